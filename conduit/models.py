@@ -228,3 +228,8 @@ class SourceMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.uid}"
+
+
+from conduit.outbound import OutboundMessage  # noqa: E402
+
+__all__ = ["InboundMessage", "MailSource", "OutboundMessage", "SourceMessage"]

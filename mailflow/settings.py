@@ -257,6 +257,17 @@ LOGGING = {
 MAILFLOW = {
     # First number handed out to a new ticket.
     "TICKET_NUMBER_START": env.int("MAILFLOW_TICKET_NUMBER_START", default=1000),
+    # The ticket tag every outbound subject carries and replies are threaded by; must hold
+    # {number}, e.g. "[#TB-{number}]" or "[Ticket#{number}]".
+    "TICKET_TAG": env.str("MAILFLOW_TICKET_TAG", default="[#TB-{number}]"),
+    # From address of automatic mail when the ticketbox has none of its own.
+    "DEFAULT_FROM": env.str("MAILFLOW_DEFAULT_FROM", default=""),
+    # Right-hand side of our Message-IDs (empty: the domain of DEFAULT_FROM, else this host).
+    "MESSAGE_ID_DOMAIN": env.str("MAILFLOW_MESSAGE_ID_DOMAIN", default=""),
+    # At most one automatic reply per sender address within this many minutes.
+    "AUTO_REPLY_WINDOW_MINUTES": env.int("MAILFLOW_AUTO_REPLY_WINDOW_MINUTES", default=60),
+    # Routing conditions on the body or the whole message read at most this many bytes.
+    "RULE_SCAN_BYTES": env.int("MAILFLOW_RULE_SCAN_BYTES", default=1024 * 1024),
 }
 
 # Antivirus: stored mail is scanned by ClamAV's clamd before it is routed; infected mail is

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -85,3 +87,12 @@ class StandardResponseUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} used {self.response} {self.count}×"
+
+
+_MERGE_FIELD = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+)\s*\}\}")
+
+
+def fill_merge_fields(body: str, values: dict[str, str]) -> str:
+    """Replace {{ contact.name }}-style merge fields; unknown ones are left as written, so a
+    typo shows in the sent text instead of silently vanishing."""
+    return _MERGE_FIELD.sub(lambda m: values.get(m[1], m[0]), body)

@@ -59,6 +59,23 @@ class Ticketbox(models.Model):
     high_watermark = models.PositiveIntegerField(
         null=True, blank=True, help_text="Alert when open tickets reach this many (empty: off)."
     )
+
+    class ClosedReply(models.TextChoices):
+        REOPEN = "reopen", "Reopen the ticket"
+        NEW_TICKET = "new_ticket", "Start a new ticket linked to the closed one"
+
+    closed_reply = models.CharField(
+        max_length=10,
+        choices=ClosedReply.choices,
+        default=ClosedReply.REOPEN,
+        verbose_name="customer reply to a closed ticket",
+    )
+    reopen_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="With 'reopen': only within this many days of closing; later replies start "
+        "a new linked ticket (empty: always reopen).",
+    )
     auto_reply = models.CharField(max_length=10, choices=AutoReply.choices, default=AutoReply.OFF)
     auto_reply_threshold = models.PositiveIntegerField(
         default=0, help_text="For backlog auto-replies: open tickets above which replies are sent."
@@ -243,6 +260,14 @@ class Ticket(models.Model):
     deleted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    follow_up_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+        help_text="The closed ticket whose customer reply started this one.",
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -379,6 +404,8 @@ class TicketEvent(models.Model):
         RESTORED = "restored", "Restored"
         MERGED = "merged", "Merged"
         ROUTED = "routed", "Routed"
+        FORWARDED = "forwarded", "Forwarded"
+        AUTO_REPLY = "auto_reply", "Auto-reply queued"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

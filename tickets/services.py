@@ -25,9 +25,7 @@ class UnassignedMissing(RuntimeError):
 def unassigned_ticketbox() -> Ticketbox:
     """The built-in ticketbox that takes every message no rule files elsewhere."""
     try:
-        return Ticketbox.objects.only("id", "name", "system_key").get(
-            system_key=Ticketbox.UNASSIGNED
-        )
+        return Ticketbox.objects.get(system_key=Ticketbox.UNASSIGNED)
     except Ticketbox.DoesNotExist as exc:
         raise UnassignedMissing(
             "The built-in Unassigned ticketbox is missing: run 'python manage.py migrate'."
@@ -76,10 +74,13 @@ class NewTicket:
     ticketbox: Ticketbox | None = None
     contact: Contact | None = None
     owner: Any = None
+    owner_id: int | None = None
     priority: int = Ticket.Priority.NORMAL
     status: str = Ticket.Status.OPEN
     created_at: datetime | None = None
     last_customer_message_at: datetime | None = None
+    follow_up_of: Ticket | None = None
+    in_trash: bool = False
 
 
 def open_tickets(specs: list[NewTicket], *, actor: Any = None) -> list[Ticket]:
@@ -87,6 +88,7 @@ def open_tickets(specs: list[NewTicket], *, actor: Any = None) -> list[Ticket]:
     if not specs:
         return []
     default_box = None
+    now = timezone.now()
     with transaction.atomic(savepoint=False):
         numbers = next_ticket_numbers(len(specs))
         tickets = []
@@ -99,11 +101,14 @@ def open_tickets(specs: list[NewTicket], *, actor: Any = None) -> list[Ticket]:
                     subject=spec.subject[:998],
                     ticketbox=spec.ticketbox or default_box,
                     contact=spec.contact,
-                    owner=spec.owner,
+                    owner_id=spec.owner.pk if spec.owner is not None else spec.owner_id,
                     priority=spec.priority,
                     status=spec.status,
                     created_at=spec.created_at or timezone.now(),
                     last_customer_message_at=spec.last_customer_message_at,
+                    follow_up_of=spec.follow_up_of,
+                    closed_at=now if spec.status == Ticket.Status.CLOSED else None,
+                    deleted_at=now if spec.in_trash else None,
                 )
             )
         Ticket.objects.bulk_create(tickets)
@@ -112,11 +117,18 @@ def open_tickets(specs: list[NewTicket], *, actor: Any = None) -> list[Ticket]:
                 ticket=ticket,
                 actor=actor,
                 kind=TicketEvent.Kind.CREATED,
-                detail={"ticketbox": ticket.ticketbox.name},
+                detail=_created_detail(ticket),
             )
             for ticket in tickets
         )
     return tickets
+
+
+def _created_detail(ticket: Ticket) -> dict[str, Any]:
+    detail: dict[str, Any] = {"ticketbox": ticket.ticketbox.name}
+    if ticket.follow_up_of is not None:
+        detail["follow_up_of"] = ticket.follow_up_of.number
+    return detail
 
 
 def create_ticket(*, actor: Any = None, **fields: Any) -> Ticket:

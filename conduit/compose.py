@@ -1,0 +1,102 @@
+"""Outbound mail as bytes: replies, auto-replies and forwarded copies.
+
+Every mail we write carries our loop header, and automatic mail says so (RFC 3834
+``Auto-Submitted: auto-replied``) and asks other responders to keep quiet
+(``X-Auto-Response-Suppress``), so two help desks never answer each other forever.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+LOOP_HEADER = "X-Mailflow-Loop"
+# References keeps the thread's first id and the latest ones; long threads stay short.
+MAX_REFERENCES = 20
+_LONG_LINE = re.compile(rb"[^\n]{999,}")
+
+
+def loop_token() -> str:
+    """This installation's value for the loop header (differs between installations)."""
+    return salted_hmac("mailflow.loop", "installation").hexdigest()[:24]
+
+
+def carries_our_loop_header(values: Iterable[str]) -> bool:
+    token = loop_token()
+    return any(value.strip() == token for value in values)
+
+
+@dataclass
+class Draft:
+    from_address: str
+    to: Sequence[tuple[str, str]]  # (display name, address)
+    subject: str
+    text: str
+    message_id: str
+    from_name: str = ""
+    in_reply_to: str = ""
+    references: Sequence[str] = ()
+    reply_to: str = ""
+    automatic: bool = False
+    attach_original: bytes | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+def compose(draft: Draft) -> bytes:
+    """The RFC 5322 bytes of a draft (CRLF line ends, UTF-8 where needed)."""
+    mail = EmailMessage(policy=policy.SMTP)
+    mail["From"] = _address(draft.from_name, draft.from_address)
+    mail["To"] = [_address(name, address) for name, address in draft.to]
+    if draft.reply_to:
+        mail["Reply-To"] = draft.reply_to
+    mail["Subject"] = draft.subject
+    mail["Date"] = format_datetime(timezone.localtime())
+    mail["Message-ID"] = draft.message_id
+    if draft.in_reply_to:
+        mail["In-Reply-To"] = draft.in_reply_to
+    references = _trimmed(list(draft.references))
+    if references:
+        mail["References"] = " ".join(references)
+    if draft.automatic:
+        mail["Auto-Submitted"] = "auto-replied"
+        mail["X-Auto-Response-Suppress"] = "All"
+    mail[LOOP_HEADER] = loop_token()
+    for name, value in draft.extra_headers.items():
+        mail[name] = value
+    mail.set_content(draft.text)
+    if draft.attach_original is not None:
+        _attach_original(mail, draft.attach_original)
+    return mail.as_bytes()
+
+
+def _address(name: str, address: str) -> Address:
+    local, _, domain = address.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def _trimmed(references: list[str]) -> list[str]:
+    references = [ref for ref in dict.fromkeys(references) if ref]
+    if len(references) <= MAX_REFERENCES:
+        return references
+    return [references[0], *references[-(MAX_REFERENCES - 1) :]]
+
+
+def _attach_original(mail: EmailMessage, raw: bytes) -> None:
+    """The original mail as message/rfc822 when it is 7-bit clean (as RFC 2046 requires),
+    else as a base64 original.eml that every client opens just the same."""
+    if raw.isascii() and not _LONG_LINE.search(raw):
+        mail.add_attachment(
+            raw, maintype="message", subtype="rfc822", cte="7bit", filename="original.eml"
+        )
+    else:
+        mail.add_attachment(
+            raw, maintype="application", subtype="octet-stream", filename="original.eml"
+        )
