@@ -126,6 +126,7 @@ def main() -> None:
     from conduit.models import InboundMessage, MailSource
     from routing.services import route_batch
     from tests.integration.dovecot import PASSWORD, USER, Dovecot
+    from tests.integration.workers import start_worker
     from tickets.models import Message, Ticket
 
     call_command("migrate", verbosity=0)
@@ -154,29 +155,13 @@ def main() -> None:
             import redis
 
             redis.Redis.from_url(broker).flushdb()
-            env = dict(os.environ)
-            for _ in range(args.workers):
+            for n in range(args.workers):
                 workers.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "celery",
-                            "-A",
-                            "mailflow",
-                            "worker",
-                            "--pool",
-                            "solo",
-                            "--loglevel",
-                            os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-                            "--without-gossip",
-                            "--without-mingle",
-                            "--without-heartbeat",
-                        ],
-                        cwd=ROOT,
-                        env=env,
-                        stdout=(Path(media) / f"worker-{len(workers)}.log").open("wb"),
-                        stderr=subprocess.STDOUT,
+                    start_worker(
+                        dict(os.environ),
+                        None,
+                        Path(media) / f"worker-{n}.log",
+                        loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
                     )
                 )
             time.sleep(3)  # let the workers connect before the clock starts

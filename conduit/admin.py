@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from conduit.fetch import open_mailbox
 from conduit.forms import MailSourceForm
-from conduit.models import InboundMessage, MailSource, SourceMessage
+from conduit.models import InboundMessage, MailSource, OutboundMessage, SourceMessage
 from conduit.remote import SourceError
 from mailflow.admin import EvidenceAdmin
 
@@ -161,7 +161,14 @@ class InboundMessageAdmin(EvidenceAdmin):
         "state",
         "error",
         "route_attempts",
+        "explain_routing",
     ]
+
+    @admin.display(description="Routing")
+    def explain_routing(self, obj: InboundMessage) -> str:
+        from routing.admin import explain_link
+
+        return explain_link(obj.pk) if obj.pk else ""
 
     @admin.display(description="Why")
     def error_summary(self, obj: InboundMessage) -> str:
@@ -185,3 +192,26 @@ class InboundMessageAdmin(EvidenceAdmin):
         self.message_user(
             request, text + ".", messages.SUCCESS if len(outcomes) == wanted else messages.WARNING
         )
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(EvidenceAdmin):
+    """The outbound spool: what we send, to whom, and how delivery went."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "recipient_list",
+        "subject",
+        "state",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["state", "kind", "created_at"]
+    search_fields = ["subject", "message_id", "recipients", "envelope_from"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["ticket", "ticket_message"]
+
+    @admin.display(description="To")
+    def recipient_list(self, obj: OutboundMessage) -> str:
+        return ", ".join(obj.recipients)

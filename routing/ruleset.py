@@ -101,8 +101,7 @@ class _FieldScan:
             logger.warning("Routing patterns did not fit one RE2 set; testing them one by one")
             self.single = [(i, re2.compile(p, re2_options())) for i, p in entries]
 
-    def matches(self, values: Iterable[str]) -> set[int]:
-        found: set[int] = set()
+    def matches(self, values: Iterable[str], found: set[int]) -> None:
         for value in values:
             if self.single is not None:
                 found.update(i for i, regex in self.single if regex.search(value))
@@ -110,11 +109,54 @@ class _FieldScan:
             hits = self.set.Match(value)
             if hits:
                 found.update(self.indexes[hit] for hit in hits)
-        return found
+
+
+class _ListLookup:
+    """All "is in list" conditions on one (field, header): entry → conditions listing it.
+
+    On address fields an entry is an address or a domain (which covers its subdomains);
+    on other fields a whole value, compared without case unless the condition says so.
+    """
+
+    def __init__(self, addresses: bool) -> None:
+        self.addresses = addresses
+        self.folded: dict[str, list[int]] = {}
+        self.exact: dict[str, list[int]] = {}
+
+    def add(self, condition: CompiledCondition) -> None:
+        target = self.exact if condition.case_sensitive and not self.addresses else self.folded
+        for entry in condition.list_entries:
+            target.setdefault(entry, []).append(condition.index)
+
+    def matches(self, values: Iterable[str], found: set[int]) -> None:
+        for value in values:
+            value = value.strip()
+            if self.addresses:
+                for key in _address_keys(value.lower()):
+                    found.update(self.folded.get(key, ()))
+                continue
+            found.update(self.folded.get(value.lower(), ()))
+            found.update(self.exact.get(value, ()))
+
+
+def _address_keys(address: str) -> list[str]:
+    """An address, its domain and each parent domain: what a list entry can name."""
+    keys = [address]
+    domain = address.rpartition("@")[2]
+    while domain:
+        keys.append(domain)
+        domain = domain.partition(".")[2]
+    return keys
 
 
 @dataclass
 class RuleSet:
+    """Conditions are answered together: ``hits`` holds every condition whose test found
+    something (pattern, list entry, emptiness); a condition holds when it is hit, or for
+    "does not contain" when it is not. Rules are indexed by the conditions that can make
+    them match, so a mail only tries the rules some hit (or a "does not contain") lets in.
+    """
+
     version: int
     rules: list[CompiledRule]
     conditions: list[CompiledCondition]
@@ -122,33 +164,72 @@ class RuleSet:
     blocked_domains: dict[str, BlockedMatch] = field(default_factory=dict)
     our_addresses: frozenset[str] = frozenset()
     box_by_address: dict[str, int] = field(default_factory=dict)
-    scans: dict[tuple[str, str], _FieldScan] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_field: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self.lists: dict[tuple[str, str], _ListLookup] = {}
+        self.empties: list[CompiledCondition] = []
         for condition in self.conditions:
-            pattern = pattern_for(
-                condition.operator, condition.value, case_sensitive=condition.case_sensitive
-            )
-            if pattern is not None:
-                key = (condition.field, condition.header)
+            key = (condition.field, condition.header)
+            if condition.operator == Operator.IN_LIST:
+                lookup = self.lists.setdefault(key, _ListLookup(condition.field in ADDRESS_FIELDS))
+                lookup.add(condition)
+            elif condition.operator == Operator.IS_EMPTY:
+                self.empties.append(condition)
+            else:
+                pattern = pattern_for(
+                    condition.operator, condition.value, case_sensitive=condition.case_sensitive
+                )
                 by_field.setdefault(key, []).append((condition.index, pattern))
         self.scans = {key: _FieldScan(entries) for key, entries in by_field.items()}
+        self.negative = [c.operator == Operator.NOT_CONTAINS for c in self.conditions]
+        self._index_rules()
+
+    def _index_rules(self) -> None:
+        self.always: list[int] = []  # rules that may match with no hit at all
+        self.by_hit: dict[int, list[int]] = {}  # condition → rules a hit on it lets in
+        for order, rule in enumerate(self.rules):
+            positive = [i for i in rule.conditions if not self.negative[i]]
+            if not rule.conditions:
+                continue
+            if rule.match_all and positive:
+                self.by_hit.setdefault(positive[0], []).append(order)
+            elif not rule.match_all and len(positive) == len(rule.conditions):
+                for i in positive:
+                    self.by_hit.setdefault(i, []).append(order)
+            else:
+                self.always.append(order)
+
+    def hits(self, facts: MailFacts) -> set[int]:
+        """Every condition whose test found something in this mail."""
+        found: set[int] = set()
+        for (name, header), scan in self.scans.items():
+            scan.matches(facts.values(name, header), found)
+        for (name, header), lookup in self.lists.items():
+            lookup.matches(facts.values(name, header), found)
+        for condition in self.empties:
+            if not any(v.strip() for v in facts.values(condition.field, condition.header)):
+                found.add(condition.index)
+        return found
 
     def results(self, facts: MailFacts) -> list[bool]:
         """Whether each condition of the set holds for this mail, by condition index."""
-        hits: set[int] = set()
-        for (name, header), scan in self.scans.items():
-            hits |= scan.matches(facts.values(name, header))
-        return [_holds(condition, facts, hits) for condition in self.conditions]
+        hits = self.hits(facts)
+        return [(i in hits) != negative for i, negative in enumerate(self.negative)]
 
     def first_match(self, facts: MailFacts) -> CompiledRule | None:
         """The first rule, in order, whose conditions match: the one that processes the mail."""
         if not self.rules:
             return None
-        results = self.results(facts)
-        for rule in self.rules:
-            if _rule_holds(rule, results):
+        hits = self.hits(facts)
+        candidates = set(self.always)
+        for i in hits:
+            candidates.update(self.by_hit.get(i, ()))
+        negative = self.negative
+        for order in sorted(candidates):
+            rule = self.rules[order]
+            held = ((i in hits) != negative[i] for i in rule.conditions)
+            if all(held) if rule.match_all else any(held):
                 return rule
         return None
 
@@ -171,13 +252,10 @@ class RuleSet:
         address = address.strip().lower()
         if not address:
             return None
-        if address in self.blocked_addresses:
-            return self.blocked_addresses[address]
-        domain = address.rpartition("@")[2]
-        while domain:
-            if domain in self.blocked_domains:
-                return self.blocked_domains[domain]
-            domain = domain.partition(".")[2]
+        for key in _address_keys(address):
+            found = self.blocked_addresses.get(key) or self.blocked_domains.get(key)
+            if found is not None:
+                return found
         return None
 
     def is_ours(self, address: str) -> bool:
@@ -190,34 +268,6 @@ def _rule_holds(rule: CompiledRule, results: list[bool]) -> bool:
     if rule.match_all:
         return all(results[i] for i in rule.conditions)
     return any(results[i] for i in rule.conditions)
-
-
-def _holds(condition: CompiledCondition, facts: MailFacts, hits: set[int]) -> bool:
-    operator = condition.operator
-    if operator == Operator.NOT_CONTAINS:
-        return condition.index not in hits
-    if operator == Operator.IS_EMPTY:
-        return not any(v.strip() for v in facts.values(condition.field, condition.header))
-    if operator == Operator.IN_LIST:
-        values = facts.values(condition.field, condition.header)
-        if condition.field in ADDRESS_FIELDS:
-            return any(_address_listed(v, condition.list_entries) for v in values)
-        if condition.case_sensitive:
-            return any(v.strip() in condition.list_entries for v in values)
-        return any(v.strip().lower() in condition.list_entries for v in values)
-    return condition.index in hits
-
-
-def _address_listed(address: str, entries: frozenset[str]) -> bool:
-    address = address.strip().lower()
-    if address in entries:
-        return True
-    domain = address.rpartition("@")[2]
-    while domain:
-        if domain in entries:
-            return True
-        domain = domain.partition(".")[2]
-    return False
 
 
 def _list_entries(field_name: str, value: str, case_sensitive: bool) -> frozenset[str]:

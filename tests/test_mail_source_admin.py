@@ -36,13 +36,6 @@ def _form(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-@pytest.fixture
-def admin_client(admin_user: Any) -> Client:
-    client = Client()
-    client.force_login(admin_user)
-    return client
-
-
 def test_password_is_stored_encrypted_and_never_shown(admin_client: Client) -> None:
     response = admin_client.post(reverse("admin:conduit_mailsource_add"), _form())
     assert response.status_code == 302, response.content.decode()[:2000]

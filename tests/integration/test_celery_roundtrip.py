@@ -7,10 +7,7 @@ own Celery app.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,51 +15,16 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.workers import start_worker, stop_workers
 
 pytestmark = pytest.mark.integration
-
-
-def _start_worker(env: dict[str, str], queue: str, log: Path) -> subprocess.Popen[bytes]:
-    full_env = {**os.environ, "DEBUG": "1", **env}
-    for name, value in env.items():
-        if not value:
-            full_env.pop(name)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mailflow",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            queue,
-            "--loglevel",
-            "info",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=full_env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 @pytest.fixture
 def stop_worker() -> Iterator[list[subprocess.Popen[bytes]]]:
     workers: list[subprocess.Popen[bytes]] = []
     yield workers
-    for worker in workers:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    stop_workers(workers)
 
 
 def _round_trip(client: Celery, queue: str, log: Path) -> None:
@@ -88,7 +50,7 @@ def test_worker_runs_a_task_through_redis(
         "CELERY_RESULT_BACKEND": redis_url,
         "MAILFLOW_VAR_DIR": str(tmp_path / "var"),
     }
-    stop_worker.append(_start_worker(env, queue, log))
+    stop_worker.append(start_worker(env, queue, log))
     client = Celery(broker=redis_url, backend=redis_url)
     client.conf.update(task_serializer="json", accept_content=["json"])
     _round_trip(client, queue, log)
@@ -102,7 +64,7 @@ def test_worker_runs_a_task_through_the_embedded_filesystem_broker(
     log = tmp_path / "worker.log"
     # No broker or backend in the environment: the worker uses mailflow's embedded default.
     env = {"MAILFLOW_VAR_DIR": str(var), "CELERY_BROKER_URL": "", "CELERY_RESULT_BACKEND": ""}
-    stop_worker.append(_start_worker(env, queue, log))
+    stop_worker.append(start_worker(env, queue, log))
     folders = {name: var / "celery" / name for name in ("queue", "processed", "control", "results")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)

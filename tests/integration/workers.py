@@ -1,0 +1,55 @@
+"""Real Celery worker processes for integration tests, started with mailflow's own app."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_worker(
+    env: dict[str, str], queue: str | None, log: Path, *, loglevel: str = "info"
+) -> subprocess.Popen[bytes]:
+    """A solo-pool worker (on one queue, or the default one); an empty value in ``env``
+    removes that variable; DEBUG is on unless ``env`` says otherwise."""
+    full_env = {**os.environ, "DEBUG": "1", **env}
+    for name, value in env.items():
+        if not value:
+            full_env.pop(name)
+    queues = ["--queues", queue] if queue else []
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mailflow",
+            "worker",
+            "--pool",
+            "solo",
+            *queues,
+            "--loglevel",
+            loglevel,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
