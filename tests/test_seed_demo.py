@@ -142,3 +142,26 @@ def test_a_database_with_other_data_is_left_alone(var_dir: Path) -> None:
     assert not Ticketbox.objects.filter(name="Sales").exists()
     assert Ticket.objects.count() == 0
     assert not (var_dir / "demo-login.txt").exists()
+
+
+def test_the_demo_routing_rules_route_new_mail(var_dir: Path) -> None:
+    from conduit.models import InboundMessage
+    from routing.services import route_inbound
+    from tests.test_route_step import mail, store
+
+    _seed()
+    refund = route_inbound(store(mail(subject="Refund for my boots")).pk)
+    assert Ticket.objects.get(pk=refund.ticket_id).ticketbox.name == "Billing"
+    wholesale = route_inbound(
+        store(mail(subject="Wholesale prices?", message_id="<w@example.net>")).pk
+    )
+    ticket = Ticket.objects.get(pk=wholesale.ticket_id)
+    assert (ticket.ticketbox.name, ticket.owner.username, ticket.priority) == ("Sales", "bob", 3)
+    assert ticket.notes.get().body.startswith("Wholesale lead")
+    spam = route_inbound(store(mail(message_id="<s@example.net>", extra="X-Spam-Flag: YES\r\n")).pk)
+    assert Ticket.objects.get(pk=spam.ticket_id).in_trash
+    phish = route_inbound(
+        store(mail(sender="x@acc0unt-verify.example", message_id="<p@example.net>")).pk
+    )
+    assert phish.ticket_id is None
+    assert InboundMessage.objects.get(pk=phish.inbound_id).state == "discarded"

@@ -174,6 +174,9 @@ def _build(rng: random.Random, now: datetime, password: str, n_tickets: int) -> 
     agents = create_agents(password, now)
     repliers = grant_access(boxes, agents)
     create_library(rng, boxes, agents, now)
+    from routing.demo import create_routing  # routing builds on tickets, not the reverse
+
+    create_routing(boxes, agents)
     profiles, signatures = set_up_agents(boxes, agents)
     customers, spammers = create_contacts(rng, agents)
     world = World(rng, now, boxes, agents, repliers, profiles, signatures, customers, spammers)
