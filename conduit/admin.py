@@ -14,7 +14,7 @@ from conduit.remote import SourceError
 from mailflow.admin import EvidenceAdmin
 
 # Written by the fetcher, shown to the admin.
-STATUS_FIELDS = [
+STATUS_FIELDS: tuple[str, ...] = (
     "last_check_at",
     "last_success_at",
     "last_error",
@@ -26,7 +26,7 @@ STATUS_FIELDS = [
     "lease_expires_at",
     "created_at",
     "updated_at",
-]
+)
 
 
 @admin.register(MailSource)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -81,7 +82,7 @@ def ssl_context_for(source: MailSource) -> ssl.SSLContext | None:
 
 def open_mailbox(source: MailSource) -> Pop3Mailbox | ImapMailbox:
     """Connect and log in; raises a SourceError that says what to fix."""
-    common = {
+    common: dict[str, Any] = {
         "host": source.host,
         "port": source.effective_port,
         "security": source.security,

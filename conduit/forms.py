@@ -41,7 +41,7 @@ class MailSourceForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         if not self.instance.password_encrypted and not cleaned.get("new_password"):
             self.add_error("new_password", "Enter the password of this mailbox.")
         return cleaned

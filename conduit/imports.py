@@ -48,9 +48,9 @@ def iter_mail(path: Path) -> Iterator[tuple[str, bytes]]:
                 yield from iter_mail(child)
         return
     if _is_mbox(path):
-        box = mailbox.mbox(path, factory=None, create=False)
-        for index, key in enumerate(box.keys()):
-            yield f"{path}#{index + 1}", box.get_bytes(key)
+        archive = mailbox.mbox(path, factory=None, create=False)
+        for index, key in enumerate(archive.keys()):
+            yield f"{path}#{index + 1}", archive.get_bytes(key)
         return
     yield str(path), path.read_bytes()
 

@@ -132,7 +132,7 @@ class MailSource(models.Model):
     def effective_port(self) -> int:
         if self.port:
             return self.port
-        standard = {
+        standard: dict[tuple[str, bool], int] = {
             (self.Protocol.POP3, False): 110,
             (self.Protocol.POP3, True): 995,
             (self.Protocol.IMAP, False): 143,

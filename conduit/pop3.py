@@ -15,7 +15,7 @@ from conduit.remote import (
 
 # poplib refuses lines over 2048 bytes; real mail has longer ones (RFC 5322 allows 998 chars,
 # broken mailers send far more), so allow up to 1 MiB per line.
-poplib._MAXLINE = 1024 * 1024
+poplib._MAXLINE = 1024 * 1024  # type: ignore[attr-defined]
 
 
 class Pop3Mailbox:
@@ -33,6 +33,7 @@ class Pop3Mailbox:
     ) -> None:
         self.server = f"POP3 server {host}:{port}"
         with translated_errors(self.server):
+            self._pop: poplib.POP3
             if security == "tls":
                 self._pop = poplib.POP3_SSL(host, port, timeout=timeout, context=ssl_context)
             else:

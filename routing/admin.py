@@ -197,7 +197,7 @@ class BlockedSenderAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: BlockedSender, form: Any, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
+            obj.created_by_id = request.user.pk
         super().save_model(request, obj, form, change)
 
 

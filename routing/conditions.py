@@ -154,7 +154,7 @@ def pattern_for(operator: str, value: str, *, case_sensitive: bool) -> str | Non
     if operator == Operator.REGEX:
         return f"{flags}(?:{value})"
     literal = re2.escape(value.strip())
-    shapes = {
+    shapes: dict[str, str] = {
         Operator.CONTAINS: "{}",
         Operator.NOT_CONTAINS: "{}",
         Operator.EQUALS: r"\A(?:{})\z",

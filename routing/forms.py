@@ -32,7 +32,7 @@ class ExplainForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         given = [name for name in ("upload", "pasted", "inbound") if data.get(name)]
         if len(given) != 1:
             raise forms.ValidationError(

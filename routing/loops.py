@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -82,14 +83,17 @@ def claim_auto_reply_slots(addresses: list[str], *, now: datetime, window: timed
         return set()
     table = AutoReplyLog._meta.db_table
     rows = ", ".join(["(%s, %s, 1)"] * len(wanted))
-    params: list[object] = []
+    # As the ORM writes them (naive UTC text on SQLite, where datetimes compare as text).
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    cutoff = connection.ops.adapt_datetimefield_value(now - window)
+    params: list[Any] = []
     for address in wanted:
-        params += [address, now]
+        params += [address, stamp]
     sql = (
         f"INSERT INTO {table} (address, last_sent_at, count) VALUES {rows} "  # noqa: S608
         f"ON CONFLICT (address) DO UPDATE SET last_sent_at = excluded.last_sent_at, "
         f"count = {table}.count + 1 WHERE {table}.last_sent_at <= %s RETURNING address"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, now - window])
+        cursor.execute(sql, [*params, cutoff])
         return {row[0] for row in cursor.fetchall()}

@@ -34,6 +34,7 @@ PRIORITIES = {
     "urgent": Ticket.Priority.URGENT,
 }
 TRASH, DISCARD = "trash", "discard"
+CLOSED = Ticket.Status.CLOSED
 RuleTrace = list[tuple[CompiledRule, bool, list[tuple[CompiledCondition, bool]]]]
 
 
@@ -99,6 +100,12 @@ def plan_batch(plans: list[Plan], ruleset: RuleSet, *, trace: bool = False) -> l
         plan.contact = contacts.get(plan.sender.lower())
         if trace:
             plan.trace = ruleset.trace(plan.facts)
+        if plan.parent is not None and plan.parent.delete:
+            # The mail it answers went to the trash or was discarded (decided after
+            # threading): like a reply to a ticket in the trash, it opens a ticket of its own.
+            plan.parent = None
+        elif plan.parent is not None and plan.parent.parent is not None:
+            plan.parent = plan.parent.parent  # a reply to a reply: the mail that opens it
         if plan.ticket is None and plan.parent is None:
             _apply_rules(plan, ruleset)
             plan.new_ticket = not plan.discarded
@@ -131,12 +138,23 @@ def _thread(plans: list[Plan]) -> None:
         t.number: t
         for t in Ticket.objects.active().filter(number__in=numbers).select_related("ticketbox")
     }
+    closed = [t.pk for t in [*by_message_id.values(), *by_number.values()] if t.status == CLOSED]
+    follow_ups: dict[int, Ticket | Plan] = {}
+    if closed:
+        for ticket in (
+            Ticket.objects.active()
+            .filter(follow_up_of__in=closed)
+            .exclude(status=CLOSED)
+            .select_related("ticketbox")
+            .order_by("created_at")
+        ):
+            follow_ups[ticket.follow_up_of_id] = ticket  # the latest open follow-up wins
     threads: dict[str, Ticket | Plan] = dict(by_message_id)
     for plan in plans:
         if plan.blocked is None:
-            _find_thread(plan, refs[id(plan)], threads, by_number)
+            _find_thread(plan, refs[id(plan)], threads, by_number, follow_ups)
         if plan.parsed.message_id and not plan.discarded:
-            threads.setdefault(plan.parsed.message_id, plan.ticket or plan.parent or plan)
+            threads.setdefault(plan.parsed.message_id, plan.ticket or plan)
 
 
 def _references(parsed: ParsedMessage) -> list[str]:
@@ -144,7 +162,11 @@ def _references(parsed: ParsedMessage) -> list[str]:
 
 
 def _find_thread(
-    plan: Plan, refs: list[str], threads: dict[str, Ticket | Plan], by_number: dict[int, Ticket]
+    plan: Plan,
+    refs: list[str],
+    threads: dict[str, Ticket | Plan],
+    by_number: dict[int, Ticket],
+    follow_ups: dict[int, Ticket | Plan],
 ) -> None:
     found: Ticket | Plan | None = None
     for ref in refs:
@@ -170,14 +192,16 @@ def _find_thread(
                 plan.thread_ref = str(number)
                 break
     if isinstance(found, Plan):
-        plan.parent = found.parent or found
+        plan.parent = found  # resolved to the mail that opens the ticket in plan_batch
     elif isinstance(found, Ticket):
-        _onto_ticket(plan, found)
+        _onto_ticket(plan, found, follow_ups)
 
 
-def _onto_ticket(plan: Plan, ticket: Ticket) -> None:
-    """A reply to an existing ticket; to a closed one, the ticketbox's policy decides."""
-    if ticket.status != Ticket.Status.CLOSED:
+def _onto_ticket(plan: Plan, ticket: Ticket, follow_ups: dict[int, Ticket | Plan]) -> None:
+    """A reply to an existing ticket. To a closed one, the ticketbox's policy decides:
+    reopen it, or follow it up with a new linked ticket, which later replies to the closed
+    ticket join while it is open (in this batch too) instead of opening one each."""
+    if ticket.status != CLOSED:
         plan.ticket = ticket
         plan.reopen = ticket.status == Ticket.Status.WAITING
         return
@@ -190,8 +214,17 @@ def _onto_ticket(plan: Plan, ticket: Ticket) -> None:
     if box.closed_reply == Ticketbox.ClosedReply.REOPEN and not too_late:
         plan.ticket = ticket
         plan.reopen = True
+        return
+    existing = follow_ups.get(ticket.pk)
+    plan.thread_method += f", closed: follows up #{ticket.number}"
+    if isinstance(existing, Ticket):
+        plan.ticket = existing
+        plan.reopen = existing.status == Ticket.Status.WAITING
+    elif isinstance(existing, Plan):
+        plan.parent = existing
     else:
         plan.follow_up_of = ticket
+        follow_ups[ticket.pk] = plan
 
 
 def _apply_rules(plan: Plan, ruleset: RuleSet) -> None:
@@ -215,9 +248,9 @@ def _apply_rules(plan: Plan, ruleset: RuleSet) -> None:
 
 
 def _choose_ticketboxes(plans: list[Plan], ruleset: RuleSet) -> None:
-    """Where each new ticket goes: the rule's ticketbox, the ticketbox owning an address
-    the mail was sent to, the closed ticket's ticketbox (follow-ups), the source's default,
-    else Unassigned. And its owner, when no rule chose one: the contact's owner agent."""
+    """Where each new ticket goes: the rule's ticketbox, the closed ticket's ticketbox
+    (follow-ups), the ticketbox owning an address the mail was sent to, the source's
+    default, else Unassigned. And its owner, when no rule chose one: the contact's owner agent."""
     openers = [p for p in plans if p.new_ticket]
     choices: dict[int, tuple[int | None, str]] = {}
     for plan in openers:
@@ -241,13 +274,13 @@ def _choose_ticketboxes(plans: list[Plan], ruleset: RuleSet) -> None:
 def _box_choice(plan: Plan, ruleset: RuleSet) -> tuple[int | None, str]:
     if plan.rule and plan.rule.actions.file_into_id:
         return plan.rule.actions.file_into_id, f"rule “{plan.rule.name}”"
+    if plan.follow_up_of is not None:
+        return plan.follow_up_of.ticketbox_id, f"follow-up of #{plan.follow_up_of.number}"
     if plan.blocked is None:
         for address in plan.facts.values("recipients"):
             box = ruleset.box_by_address.get(address.lower())
             if box:
                 return box, f"sent to {address}"
-    if plan.follow_up_of is not None:
-        return plan.follow_up_of.ticketbox_id, f"follow-up of #{plan.follow_up_of.number}"
     if plan.source_box_id:
         return plan.source_box_id, "the mail source's default ticketbox"
     return None, ""

@@ -180,6 +180,7 @@ class RuleSet:
                 pattern = pattern_for(
                     condition.operator, condition.value, case_sensitive=condition.case_sensitive
                 )
+                assert pattern is not None  # every other operator is a pattern
                 by_field.setdefault(key, []).append((condition.index, pattern))
         self.scans = {key: _FieldScan(entries) for key, entries in by_field.items()}
         self.negative = [c.operator == Operator.NOT_CONTAINS for c in self.conditions]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from celery import shared_task
 from django.db import transaction
@@ -36,5 +37,4 @@ def enqueue_routes(inbound_ids: Iterable[int]) -> None:
     """Route these stored mails on a worker, in batches, once the current transaction commits."""
     ids = list(inbound_ids)
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        transaction.on_commit(lambda chunk=chunk: route_batch.delay(chunk))
+        transaction.on_commit(partial(route_batch.delay, ids[start : start + BATCH]))

@@ -5,6 +5,8 @@ Agents are Django users; every agent has one AgentProfile, made when the user is
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -33,7 +35,7 @@ class AgentProfile(models.Model):
         related_name="+",
         help_text="Ticketboxes shown under My Shortcuts.",
     )
-    shortcut_agents = models.ManyToManyField(
+    shortcut_agents: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         User,
         blank=True,
         related_name="+",
