@@ -43,6 +43,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

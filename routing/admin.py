@@ -48,7 +48,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["name"]
     list_editable = ["position", "enabled"]
-    list_filter = ["enabled", "match", "file_into", "delete"]
+    list_filter = ["enabled", "match", "file_into", "delete_action"]
     search_fields = ["name", "description", "conditions__value", "forward_to", "add_note"]
     ordering = ["position", "id"]
     inlines = [RuleConditionInline]
@@ -69,7 +69,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
                     "auto_reply",
                     "forward_to",
                     "add_note",
-                    "delete",
+                    "delete_action",
                 ]
             },
         ),
@@ -106,8 +106,8 @@ class RoutingRuleAdmin(admin.ModelAdmin):
             parts.append(f"forward to {', '.join(rule.forward_addresses())}")
         if rule.add_note.strip():
             parts.append("add a note")
-        if rule.delete:
-            parts.append(rule.get_delete_display().lower())
+        if rule.delete_action:
+            parts.append(rule.get_delete_action_display().lower())
         return "; ".join(parts) or "—"
 
     @admin.action(description="Enable selected rules")

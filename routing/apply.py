@@ -143,7 +143,7 @@ def _touch_threaded_tickets(replies: list[Plan]) -> None:
     tickets: dict[int, Ticket] = {}
     events = []
     for plan in replies:
-        ticket = tickets.setdefault(plan.ticket.pk, plan.ticket)
+        ticket = tickets.setdefault(plan.on_ticket.pk, plan.on_ticket)
         received: datetime = plan.received_at
         if ticket.last_customer_message_at is None or received > ticket.last_customer_message_at:
             ticket.last_customer_message_at = received
@@ -168,7 +168,7 @@ def _touch_threaded_tickets(replies: list[Plan]) -> None:
             ticket=plan.ticket,
             kind=TicketEvent.Kind.MESSAGE_IN,
             detail={
-                "message": plan.message.pk,
+                "message": plan.message.pk if plan.message else None,
                 "from": plan.sender,
                 "threaded_by": plan.thread_method or "the mail it answers, in the same batch",
             },
@@ -185,7 +185,7 @@ def _record_new_tickets(openers: list[Plan]) -> None:
         if plan.parent is not None:
             continue
         detail = {
-            "ticketbox": plan.ticketbox.name,
+            "ticketbox": plan.on_ticket.ticketbox.name,
             "why": plan.ticketbox_reason,
             "rule": plan.rule.name if plan.rule else None,
         }
@@ -202,7 +202,7 @@ def _record_new_tickets(openers: list[Plan]) -> None:
             )
             logger.info(
                 "Ticket #%s from %s went to the trash: %s",
-                plan.ticket.number,
+                plan.on_ticket.number,
                 plan.sender,
                 plan.delete_reason,
                 extra={"alert": "blocked_sender" if plan.blocked else "trashed_by_rule"},

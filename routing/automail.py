@@ -60,7 +60,9 @@ def _merge_values(plan: Plan, ticket: Ticket) -> dict[str, str]:
         "ticket.number": str(ticket.number),
         "ticket.subject": ticket.subject,
         "ticketbox.name": ticket.ticketbox.name,
-        "agent.name": "",
+        "agent.name": (ticket.owner.get_full_name() or ticket.owner.get_username())
+        if ticket.owner_id and ticket.owner
+        else "",
     }
 
 
@@ -72,7 +74,7 @@ def _framed(ticket: Ticket, text: str) -> str:
 
 
 def _auto_reply(plan: Plan, response: StandardResponse) -> None:
-    ticket = plan.ticket
+    ticket = plan.on_ticket
     parsed = plan.parsed
     subject = tagged_subject(_re(parsed.subject or ticket.subject), ticket.number)
     text = _framed(ticket, fill_merge_fields(response.body, _merge_values(plan, ticket)))

@@ -11,7 +11,7 @@ from tickets.models import Ticketbox
 def create_routing(boxes: dict[str, Ticketbox], agents: dict[str, Any]) -> None:
     rules: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
         (
-            {"name": "Spam flagged by the mail server", "delete": "trash"},
+            {"name": "Spam flagged by the mail server", "delete_action": "trash"},
             [
                 {
                     "field": "header",

@@ -79,7 +79,9 @@ class RoutingRule(models.Model):
         "line or comma-separated).",
     )
     add_note = models.TextField(blank=True, help_text="Add this internal note to the ticket.")
-    delete = models.CharField(max_length=7, choices=Delete.choices, default="", blank=True)
+    delete_action = models.CharField(
+        "delete", max_length=7, choices=Delete.choices, default="", blank=True
+    )
 
     hit_count = models.PositiveBigIntegerField(default=0, editable=False)
     last_hit_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -105,7 +107,7 @@ class RoutingRule(models.Model):
             or self.auto_reply_id
             or self.forward_to.strip()
             or self.add_note.strip()
-            or self.delete
+            or self.delete_action
         )
 
     def clean(self) -> None:
@@ -115,10 +117,10 @@ class RoutingRule(models.Model):
         bad = [a for a in self.forward_addresses() if not conditions.is_address(a)]
         if bad:
             errors["forward_to"] = f"Not an email address: {', '.join(bad)}."
-        if self.delete == self.Delete.DISCARD and (
+        if self.delete_action == self.Delete.DISCARD and (
             self.file_into_id or self.assign_to_id or self.add_note.strip() or self.auto_reply_id
         ):
-            errors["delete"] = (
+            errors["delete_action"] = (
                 "A discarded message opens no ticket: remove the ticketbox, owner, note and "
                 "auto-reply actions, or move the ticket to the trash instead."
             )

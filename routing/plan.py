@@ -82,6 +82,20 @@ class Plan:
         return self.facts.sender
 
     @property
+    def on_ticket(self) -> Ticket:
+        """The ticket the mail went onto; only asked once it has one."""
+        if self.ticket is None:
+            raise RuntimeError("This mail has no ticket (yet).")
+        return self.ticket
+
+    @property
+    def stored(self) -> InboundMessage:
+        """The stored mail being routed (explain plans have none)."""
+        if self.inbound is None:
+            raise RuntimeError("This plan is a dry run: no stored mail.")
+        return self.inbound
+
+    @property
     def discarded(self) -> bool:
         return self.delete == DISCARD
 
@@ -148,7 +162,8 @@ def _thread(plans: list[Plan]) -> None:
             .select_related("ticketbox")
             .order_by("created_at")
         ):
-            follow_ups[ticket.follow_up_of_id] = ticket  # the latest open follow-up wins
+            # The latest open follow-up wins.
+            follow_ups[ticket.follow_up_of_id] = ticket  # type: ignore[index]
     threads: dict[str, Ticket | Plan] = dict(by_message_id)
     for plan in plans:
         if plan.blocked is None:

@@ -325,7 +325,7 @@ def compile_ruleset(version: int) -> RuleSet:
                     auto_reply_id=rule.auto_reply_id,
                     forward_to=tuple(rule.forward_addresses()),
                     add_note=rule.add_note.strip(),
-                    delete=rule.delete,
+                    delete=rule.delete_action,
                 ),
             )
         )

@@ -117,13 +117,13 @@ def _route_batch(inbound_ids: Sequence[int], *, scan: bool = True) -> list[Route
     if plans:
         plan_batch(plans, current_ruleset())
         apply_plans(plans)
-        routed = [p.inbound.pk for p in plans if not p.discarded]
+        routed = [p.stored.pk for p in plans if not p.discarded]
         InboundMessage.objects.filter(pk__in=routed).update(
             state=InboundMessage.State.ROUTED, error=""
         )
         for plan in plans:
-            outcomes[plan.inbound.pk] = RouteOutcome(
-                plan.inbound.pk,
+            outcomes[plan.stored.pk] = RouteOutcome(
+                plan.stored.pk,
                 plan.ticket.pk if plan.ticket else None,
                 plan.message.pk if plan.message else None,
                 new_ticket=plan.new_ticket,

@@ -13,30 +13,13 @@ from conduit.models import InboundMessage
 from conduit.store import store_raw
 from contacts.models import Contact
 from routing.services import route_inbound, unrouted
+from tests.mail import customer_mail, store_mail
 from tickets import services as ticket_services
 from tickets.models import Attachment, Message, Ticket, Ticketbox
 
 pytestmark = pytest.mark.django_db
 
-
-def mail(
-    *,
-    sender: str = "Carla Customer <carla@example.net>",
-    subject: str = "Broken widget",
-    message_id: str = "<m1@example.net>",
-    extra: str = "",
-    body: str = "My widget is broken.",
-) -> bytes:
-    return (
-        f"From: {sender}\r\nTo: support@example.com\r\nSubject: {subject}\r\n"
-        f"Date: Tue, 24 Nov 2026 09:00:00 +0000\r\nMessage-ID: {message_id}\r\n{extra}"
-        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    ).encode()
-
-
-def store(raw: bytes) -> InboundMessage:
-    with transaction.atomic():
-        return store_raw(raw, origin="test").inbound
+mail, store = customer_mail, store_mail
 
 
 def test_new_mail_opens_a_ticket_in_unassigned_with_its_contact() -> None:

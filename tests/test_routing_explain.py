@@ -32,7 +32,7 @@ def rules(settings: Any) -> dict[str, Any]:
     settings.MAILFLOW = {**settings.MAILFLOW, "DEFAULT_FROM": "help@desk.example"}
     sales = Ticketbox.objects.create(name="Sales")
     thanks = StandardResponse.objects.create(title="Thanks", body="Hi {{ contact.name }}")
-    spam = RoutingRule.objects.create(name="Spam", position=1, delete="trash")
+    spam = RoutingRule.objects.create(name="Spam", position=1, delete_action="trash")
     RuleCondition.objects.create(
         rule=spam, field="header", header_name="X-Spam-Flag", operator="equals", value="YES"
     )
@@ -212,7 +212,7 @@ def _rule_form(**overrides: Any) -> dict[str, Any]:
         "position": "5",
         "enabled": "on",
         "match": "all",
-        "delete": "",
+        "delete_action": "",
         "forward_to": "",
         "add_note": "Refund",
         "conditions-TOTAL_FORMS": "1",

@@ -23,13 +23,13 @@ from django.utils import timezone
 from conduit.compose import LOOP_HEADER, loop_token
 from conduit.models import InboundMessage
 from conduit.outbound import OutboundMessage
-from conduit.store import store_raw
 from routing import ruleset
 from routing.loops import claim_auto_reply_slots
 from routing.models import AutoReplyLog, BlockedSender, RoutingRule, RuleCondition
 from routing.services import RouteOutcome, route_batch, route_inbound
 from routing.threads import ticket_number_in_message_id
 from tests.factories import make_ticketbox
+from tests.mail import customer_mail, route_mail, store_mail
 from tickets.library import StandardResponse
 from tickets.models import Message, Ticket, Ticketbox, TicketboxAddress, TicketEvent
 
@@ -71,29 +71,11 @@ def support() -> Ticketbox:
     return box
 
 
-def mail(
-    *,
-    sender: str = "Carla Customer <carla@example.net>",
-    to: str = SUPPORT,
-    subject: str = "Broken widget",
-    message_id: str = "<m1@example.net>",
-    extra: str = "",
-    body: str = "My widget is broken.",
-) -> bytes:
-    return (
-        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
-        f"Date: Tue, 24 Nov 2026 09:00:00 +0000\r\nMessage-ID: {message_id}\r\n{extra}"
-        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    ).encode()
+def mail(**fields: Any) -> bytes:
+    return customer_mail(**{"to": SUPPORT, **fields})
 
 
-def store(raw: bytes) -> InboundMessage:
-    with transaction.atomic():
-        return store_raw(raw, origin="test").inbound
-
-
-def route(raw: bytes) -> RouteOutcome:
-    return route_inbound(store(raw).pk)
+store, route = store_mail, route_mail
 
 
 def auto_replies() -> list[OutboundMessage]:
@@ -344,7 +326,7 @@ def test_rule_auto_reply_is_sent_and_is_loop_safe_too() -> None:
 
 
 def test_no_auto_reply_for_a_ticket_trashed_by_a_rule(support: Ticketbox) -> None:
-    rule = RoutingRule.objects.create(name="Spam", delete=RoutingRule.Delete.TRASH)
+    rule = RoutingRule.objects.create(name="Spam", delete_action=RoutingRule.Delete.TRASH)
     RuleCondition.objects.create(rule=rule, field="subject", operator="contains", value="viagra")
     outcome = route(mail(subject="cheap viagra"))
     assert Ticket.objects.get(pk=outcome.ticket_id).deleted_at is not None

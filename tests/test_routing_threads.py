@@ -8,18 +8,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
-from conduit.models import InboundMessage
 from conduit.outbound import OutboundMessage
-from conduit.store import store_raw
 from contacts.models import Contact, ContactEmail
 from routing import ruleset
 from routing.models import BlockedSender, RoutingRule, RuleCondition
 from routing.services import RouteOutcome, route_batch, route_inbound
 from routing.threads import new_message_id, tagged_numbers, ticket_number_in_message_id
 from tests.factories import make_agent, make_ticketbox
+from tests.mail import customer_mail, route_mail, store_mail
 from tickets import services as ticket_services
 from tickets.library import StandardResponse
 from tickets.models import Message, Note, Ticket, Ticketbox, TicketEvent
@@ -35,29 +33,7 @@ def _fresh_ruleset() -> Iterator[None]:
     ruleset._cached = None
 
 
-def mail(
-    *,
-    sender: str = "Carla Customer <carla@example.net>",
-    to: str = "support@example.com",
-    subject: str = "Broken widget",
-    message_id: str = "<m1@example.net>",
-    extra: str = "",
-    body: str = "My widget is broken.",
-) -> bytes:
-    return (
-        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
-        f"Date: Tue, 24 Nov 2026 09:00:00 +0000\r\nMessage-ID: {message_id}\r\n{extra}"
-        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    ).encode()
-
-
-def store(raw: bytes) -> InboundMessage:
-    with transaction.atomic():
-        return store_raw(raw, origin="test").inbound
-
-
-def route(raw: bytes) -> RouteOutcome:
-    return route_inbound(store(raw).pk)
+mail, store, route = customer_mail, store_mail, route_mail
 
 
 def ticket_of(outcome: RouteOutcome) -> Ticket:
@@ -303,7 +279,7 @@ def test_reply_to_a_mail_going_to_the_trash_opens_its_own_ticket_even_in_one_bat
         BlockedSender.objects.create(pattern="spam@bad.example")
     else:
         action = RoutingRule.Delete.TRASH if how == "rule_trash" else RoutingRule.Delete.DISCARD
-        rule = RoutingRule.objects.create(name="Spam", delete=action)
+        rule = RoutingRule.objects.create(name="Spam", delete_action=action)
         RuleCondition.objects.create(
             rule=rule, field="from_address", operator="ends_with", value="@bad.example"
         )
@@ -411,7 +387,7 @@ def test_a_follow_up_stays_in_the_closed_tickets_ticketbox_whatever_address_it_w
 
 
 def test_a_reply_to_a_reply_in_one_batch_joins_the_ticket_the_reply_opened() -> None:
-    rule = RoutingRule.objects.create(name="Spam", delete=RoutingRule.Delete.TRASH)
+    rule = RoutingRule.objects.create(name="Spam", delete_action=RoutingRule.Delete.TRASH)
     RuleCondition.objects.create(
         rule=rule, field="from_address", operator="ends_with", value="@bad.example"
     )

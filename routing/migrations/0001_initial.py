@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('set_status', models.CharField(blank=True, choices=[('open', 'Open'), ('on_hold', 'On hold'), ('waiting', 'Waiting on customer'), ('closed', 'Closed')], max_length=10)),
                 ('forward_to', models.TextField(blank=True, help_text='Forward a copy, with the original attached, to these addresses (one per line or comma-separated).')),
                 ('add_note', models.TextField(blank=True, help_text='Add this internal note to the ticket.')),
-                ('delete', models.CharField(blank=True, choices=[('', 'Do not delete'), ('trash', 'Move the ticket to the trash'), ('discard', 'Discard the message (kept as raw mail, logged)')], default='', max_length=7)),
+                ('delete_action', models.CharField(blank=True, choices=[('', 'Do not delete'), ('trash', 'Move the ticket to the trash'), ('discard', 'Discard the message (kept as raw mail, logged)')], default='', max_length=7, verbose_name='delete')),
                 ('hit_count', models.PositiveBigIntegerField(default=0, editable=False)),
                 ('last_hit_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
