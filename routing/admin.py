@@ -157,12 +157,13 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
             raise PermissionDenied
         report = None
-        initial = {"inbound": request.GET.get("inbound")} if request.GET.get("inbound") else {}
         if request.method == "POST":
             form = ExplainForm(request.POST, request.FILES)
+        elif request.GET.get("inbound"):  # from a stored message's page: explain at once
+            form = ExplainForm({"inbound": request.GET["inbound"]})
         else:
-            form = ExplainForm(initial=initial)
-        if request.method == "POST" and form.is_valid():
+            form = ExplainForm()
+        if form.is_bound and form.is_valid():
             inbound = form.cleaned_data.get("inbound_row")
             source = form.cleaned_data.get("source") or (inbound.source if inbound else None)
             report = explain(form.raw(), source=source)

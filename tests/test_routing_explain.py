@@ -5,7 +5,7 @@ nothing. Also the rule admin itself: conditions validated, rules need a conditio
 from __future__ import annotations
 
 import json
-from io import StringIO
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
 
@@ -138,11 +138,34 @@ def test_route_explain_of_a_reply_shows_the_thread_and_that_rules_do_not_apply(
     assert report["result"] == {"action": "add to ticket", "ticket": number}
 
 
+def test_route_explain_reads_a_stored_message_or_standard_input(
+    rules: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbound = store(mail(subject="A quote please"))
+    out = StringIO()
+    call_command("route_explain", "--inbound", str(inbound.pk), "--json", stdout=out)
+    assert json.loads(out.getvalue())["result"]["ticketbox"] == "Sales"
+    inbound.refresh_from_db()
+    assert inbound.state == InboundMessage.State.STORED
+
+    class Stdin:
+        buffer = BytesIO(mail(subject="Hello", extra="X-Spam-Flag: YES\r\n"))
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    out = StringIO()
+    call_command("route_explain", "-", "--json", stdout=out)
+    assert json.loads(out.getvalue())["result"]["trash"] is True
+
+
 def test_route_explain_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("route_explain", str(tmp_path / "missing.eml"))
     with pytest.raises(CommandError, match="No mail source named 'nope'"):
         call_command("route_explain", _eml(tmp_path, mail()), "--source", "nope")
+    with pytest.raises(CommandError, match="Give a FILE"):
+        call_command("route_explain")
+    with pytest.raises(CommandError, match="There is no inbound message 424242"):
+        call_command("route_explain", "--inbound", "424242")
 
 
 def test_a_rule_change_recompiles_the_rule_set_once(rules: dict[str, Any]) -> None:
@@ -195,6 +218,9 @@ def test_admin_test_page_takes_an_upload_or_a_stored_message(
     assert inbound.state == InboundMessage.State.STORED  # explained, not routed
     page = admin_client.get(reverse("admin:conduit_inboundmessage_change", args=[inbound.pk]))
     assert f"{url}?inbound={inbound.pk}" in page.content.decode()
+    # The link explains at once, without another click.
+    html = admin_client.get(f"{url}?inbound={inbound.pk}").content.decode()
+    assert "<dt>Trash</dt><dd>True</dd>" in html
 
 
 def test_admin_test_page_asks_for_exactly_one_message(admin_client: Client) -> None:
