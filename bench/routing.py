@@ -71,6 +71,12 @@ def build_rules(count: int, rng: random.Random) -> None:
         conditions.append(_random_condition(rule, rng, holds=False))
         for _ in range(rng.choice([0, 0, 1, 1, 2])):
             conditions.append(_random_condition(rule, rng, holds=rule.match == "all"))
+        if rule.match == "any" and rng.random() < 0.1:
+            # "Does not contain" in an "any" rule can hold with nothing found, so such a
+            # rule is tried on every mail (here it never holds: every mail says "Line").
+            conditions.append(
+                RuleCondition(rule=rule, field="body", operator="not_contains", value="Line")
+            )
     refunds, vip, invoices = rules[-3:]
     conditions += [
         RuleCondition(rule=refunds, field="subject", operator="starts_with", value="refund"),
