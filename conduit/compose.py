@@ -22,6 +22,8 @@ LOOP_HEADER = "X-Mailflow-Loop"
 # References keeps the thread's first id and the latest ones; long threads stay short.
 MAX_REFERENCES = 20
 _LONG_LINE = re.compile(rb"[^\n]{999,}")
+_TOKEN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+_AS_BYTES = frozenset({"message", "multipart"})
 
 
 def loop_token() -> str:
@@ -32,6 +34,15 @@ def loop_token() -> str:
 def carries_our_loop_header(values: Iterable[str]) -> bool:
     token = loop_token()
     return any(value.strip() == token for value in values)
+
+
+@dataclass(frozen=True)
+class DraftAttachment:
+    """A file sent with a mail (an agent's upload, a forwarded attachment)."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -48,6 +59,8 @@ class Draft:
     automatic: bool = False
     attach_original: bytes | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    cc: Sequence[tuple[str, str]] = ()
+    attachments: Sequence[DraftAttachment] = ()
 
 
 def compose(draft: Draft) -> bytes:
@@ -55,6 +68,8 @@ def compose(draft: Draft) -> bytes:
     mail = EmailMessage(policy=policy.SMTP)
     mail["From"] = _address(draft.from_name, draft.from_address)
     mail["To"] = [_address(name, address) for name, address in draft.to]
+    if draft.cc:
+        mail["Cc"] = [_address(name, address) for name, address in draft.cc]
     if draft.reply_to:
         mail["Reply-To"] = draft.reply_to
     mail["Subject"] = draft.subject
@@ -72,6 +87,8 @@ def compose(draft: Draft) -> bytes:
     for name, value in draft.extra_headers.items():
         mail[name] = value
     mail.set_content(draft.text)
+    for attachment in draft.attachments:
+        _attach(mail, attachment)
     if draft.attach_original is not None:
         _attach_original(mail, draft.attach_original)
     return mail.as_bytes()
@@ -87,6 +104,17 @@ def _trimmed(references: list[str]) -> list[str]:
     if len(references) <= MAX_REFERENCES:
         return references
     return [references[0], *references[-(MAX_REFERENCES - 1) :]]
+
+
+def _attach(mail: EmailMessage, attachment: DraftAttachment) -> None:
+    # Declared types are the sender's claim; message/* and multipart/* parts would need
+    # their own structure, so those go as plain bytes.
+    maintype, _, subtype = attachment.content_type.split(";")[0].strip().lower().partition("/")
+    if not _TOKEN.match(maintype) or not _TOKEN.match(subtype) or maintype in _AS_BYTES:
+        maintype, subtype = "application", "octet-stream"
+    mail.add_attachment(
+        attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+    )
 
 
 def _attach_original(mail: EmailMessage, raw: bytes) -> None:

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "tickets",
     "contacts",
     "conduit",
@@ -95,7 +96,27 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# Content Security Policy of the agent workspace: only our own scripts, styles and frames.
+# Message bodies set a stricter policy of their own (tickets.views.ticket.message_body);
+# the Django admin keeps its defaults.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "mailflow.urls"
 
@@ -177,7 +198,9 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "desk:mine"
+LOGOUT_REDIRECT_URL = "login"
 
 # Celery: a broker that needs no server by default (kombu's filesystem transport under var/);
 # redis://127.0.0.1:6379/0 in production.
@@ -266,6 +289,9 @@ MAILFLOW = {
     "MESSAGE_ID_DOMAIN": env.str("MAILFLOW_MESSAGE_ID_DOMAIN", default=""),
     # At most one automatic reply per sender address within this many minutes.
     "AUTO_REPLY_WINDOW_MINUTES": env.int("MAILFLOW_AUTO_REPLY_WINDOW_MINUTES", default=60),
+    # Every ticketbox hands out unowned tickets only through Get Oldest (to agents below
+    # manage rights), whatever its own setting.
+    "REQUIRE_GET_OLDEST": env.bool("MAILFLOW_REQUIRE_GET_OLDEST", default=False),
     # Routing conditions on the body or the whole message read at most this many bytes.
     "RULE_SCAN_BYTES": env.int("MAILFLOW_RULE_SCAN_BYTES", default=1024 * 1024),
 }

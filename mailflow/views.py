@@ -8,8 +8,10 @@ from django.shortcuts import redirect
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Send visitors to the admin until the agent workspace exists."""
-    return redirect("admin:index")
+    """Agents start at My Tickets; everyone else at the login page."""
+    if request.user.is_authenticated:
+        return redirect("desk:mine")
+    return redirect("login")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -17,7 +17,7 @@ from conduit.spool import queue_outbound
 from routing.loops import claim_auto_reply_slots
 from routing.plan import Plan
 from routing.threads import message_id_domain, new_message_id, tagged_subject
-from tickets.library import StandardResponse, fill_merge_fields
+from tickets.library import StandardResponse, fill_merge_fields, framed_text
 from tickets.models import Message, Ticket, TicketEvent
 
 logger = logging.getLogger("mailflow.routing")
@@ -66,18 +66,13 @@ def _merge_values(plan: Plan, ticket: Ticket) -> dict[str, str]:
     }
 
 
-def _framed(ticket: Ticket, text: str) -> str:
-    box = ticket.ticketbox
-    return "\n\n".join(
-        part for part in (box.header.strip(), text.strip(), box.footer.strip()) if part
-    )
-
-
 def _auto_reply(plan: Plan, response: StandardResponse) -> None:
     ticket = plan.on_ticket
     parsed = plan.parsed
     subject = tagged_subject(_re(parsed.subject or ticket.subject), ticket.number)
-    text = _framed(ticket, fill_merge_fields(response.body, _merge_values(plan, ticket)))
+    text = framed_text(
+        ticket.ticketbox, fill_merge_fields(response.body, _merge_values(plan, ticket))
+    )
     message_id = new_message_id(ticket.number)
     references = [*parsed.references, parsed.message_id]
     box = ticket.ticketbox

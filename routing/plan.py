@@ -148,10 +148,7 @@ def _thread(plans: list[Plan]) -> None:
         for n in [*map(ticket_number_in_message_id, refs[id(p)]), *tagged_numbers(p.parsed.subject)]
         if n
     }
-    by_number = {
-        t.number: t
-        for t in Ticket.objects.active().filter(number__in=numbers).select_related("ticketbox")
-    }
+    by_number = _tickets_by_number(numbers)
     closed = [t.pk for t in [*by_message_id.values(), *by_number.values()] if t.status == CLOSED]
     follow_ups: dict[int, Ticket | Plan] = {}
     if closed:
@@ -170,6 +167,34 @@ def _thread(plans: list[Plan]) -> None:
             _find_thread(plan, refs[id(plan)], threads, by_number, follow_ups)
         if plan.parsed.message_id and not plan.discarded:
             threads.setdefault(plan.parsed.message_id, plan.ticket or plan)
+
+
+def _tickets_by_number(numbers: set[int]) -> dict[int, Ticket]:
+    """Tickets by number; a ticket merged into another answers with that one (merges can
+    chain: followed a few steps), and a ticket in the trash otherwise with nothing."""
+    found: dict[int, Ticket] = {}
+    merged: dict[int, int] = {}
+    for ticket in Ticket.objects.filter(number__in=numbers).select_related("ticketbox"):
+        if ticket.deleted_at is None:
+            found[ticket.number] = ticket
+        elif ticket.merged_into_id:
+            merged[ticket.number] = ticket.merged_into_id
+    for _ in range(5):
+        if not merged:
+            break
+        targets = Ticket.objects.filter(pk__in=set(merged.values())).select_related("ticketbox")
+        by_pk = {t.pk: t for t in targets}
+        still: dict[int, int] = {}
+        for number, pk in merged.items():
+            target = by_pk.get(pk)
+            if target is None:
+                continue
+            if target.deleted_at is None:
+                found[number] = target
+            elif target.merged_into_id:
+                still[number] = target.merged_into_id
+        merged = still
+    return found
 
 
 def _references(parsed: ParsedMessage) -> list[str]:

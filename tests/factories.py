@@ -14,10 +14,10 @@ from tickets.models import Ticket, Ticketbox
 _seq = itertools.count(1)
 
 
-def make_agent(username: str | None = None, **extra: Any) -> Any:
+def make_agent(username: str | None = None, password: str = "pw-agent-123", **extra: Any) -> Any:
     username = username or f"agent{next(_seq)}"
     return get_user_model().objects.create_user(
-        username, f"{username}@example.com", "pw-agent-123", **extra
+        username, f"{username}@example.com", password, **extra
     )
 
 

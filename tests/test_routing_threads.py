@@ -558,3 +558,22 @@ def test_rule_priority_wins_over_the_headers() -> None:
     assert ticket_of(route(mail(extra="X-Priority: 1\r\n"))).priority == Ticket.Priority.LOW
     other = route(mail(subject="Invoice", message_id="<m2@example.net>", extra="X-Priority: 1\r\n"))
     assert ticket_of(other).priority == Ticket.Priority.URGENT
+
+
+@pytest.mark.parametrize("clue", ["tag", "our_message_id"])
+def test_a_reply_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(
+    clue: str, admin_user: Any
+) -> None:
+    from tickets import workflow
+
+    source = ticket_services.create_ticket(subject="Order late")
+    target = ticket_services.create_ticket(subject="Order late (again)")
+    workflow.merge(admin_user, source, into=target.number)
+    source.refresh_from_db()
+    assert source.in_trash and source.merged_into == target
+    if clue == "tag":
+        raw = mail(subject=f"Re: Order late [#TB-{source.number}]", message_id="<m7@example.net>")
+    else:
+        raw = reply_to_ticket(source, message_id="<m7@example.net>")
+    outcome = route(raw)
+    assert outcome.ticket_id == target.pk and not outcome.new_ticket

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from tickets.models import Ticketbox
 
 
 class StandardResponseCategory(models.Model):
@@ -96,3 +100,11 @@ def fill_merge_fields(body: str, values: dict[str, str]) -> str:
     """Replace {{ contact.name }}-style merge fields; unknown ones are left as written, so a
     typo shows in the sent text instead of silently vanishing."""
     return _MERGE_FIELD.sub(lambda m: values.get(m[1], m[0]), body)
+
+
+def framed_text(ticketbox: Ticketbox, text: str) -> str:
+    """The text of an outbound mail between the ticketbox's header and footer (each part
+    stripped, empty ones left out), as every mail we send from a ticketbox is framed."""
+    return "\n\n".join(
+        part for part in (ticketbox.header.strip(), text.strip(), ticketbox.footer.strip()) if part
+    )

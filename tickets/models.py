@@ -102,6 +102,12 @@ class Ticketbox(models.Model):
     def is_builtin(self) -> bool:
         return bool(self.system_key)
 
+    @property
+    def hands_out_with_get_oldest(self) -> bool:
+        """Agents without manage rights take its tickets only through Get Oldest (this
+        ticketbox's setting, or MAILFLOW_REQUIRE_GET_OLDEST for every ticketbox)."""
+        return self.require_get_oldest or settings.MAILFLOW["REQUIRE_GET_OLDEST"]
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.auto_reply != self.AutoReply.OFF and self.auto_reply_response_id is None:
@@ -268,6 +274,14 @@ class Ticket(models.Model):
         related_name="follow_ups",
         help_text="The closed ticket whose customer reply started this one.",
     )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        help_text="Set when this ticket was merged into another: mail for it goes there.",
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -433,6 +447,7 @@ from tickets.library import (  # noqa: E402
     StandardResponseCategory,
     StandardResponseUsage,
 )
+from tickets.presence import TicketViewer  # noqa: E402
 
 __all__ = [
     "AgentProfile",
@@ -446,6 +461,7 @@ __all__ = [
     "StandardResponseUsage",
     "Ticket",
     "TicketEvent",
+    "TicketViewer",
     "Ticketbox",
     "TicketboxAccess",
     "TicketboxAddress",

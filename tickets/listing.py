@@ -1,0 +1,109 @@
+"""Ticket lists: the filters and sort orders an agent can ask for, applied to an
+access-checked queryset, with a constant number of queries per page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from tickets.models import Attachment, Ticket
+
+SORTS = {
+    "number": "number",
+    "subject": "subject",
+    "status": "status",
+    "priority": "priority",
+    "owner": "owner__username",
+    "contact": "contact__name",
+    "box": "ticketbox__name",
+    "created": "created_at",
+    "updated": "updated_at",
+    "waiting": "last_customer_message_at",
+}
+DEFAULT_SORT = "-priority,waiting"  # most urgent first, then the longest waiting
+AGES = {
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "1d": timedelta(days=1),
+    "3d": timedelta(days=3),
+    "7d": timedelta(days=7),
+}
+
+
+@dataclass
+class ListQuery:
+    """What the agent asked for, read from the query string (unknown values are ignored)."""
+
+    status: str = "active"  # active = everything but closed; or one status; or all
+    priority: int | None = None
+    owner: str = ""  # "", "me", "none", or an agent id
+    age: str = ""  # older than: one of AGES
+    contact: int | None = None
+    attachments: bool = False
+    sort: list[str] = field(default_factory=lambda: DEFAULT_SORT.split(","))
+
+    @classmethod
+    def from_params(cls, params: QueryDict) -> ListQuery:
+        def text(name: str) -> str:
+            return str(params.get(name, "") or "")
+
+        query = cls()
+        status = text("status") or "active"
+        if status in {"active", "all", *Ticket.Status.values}:
+            query.status = status
+        if text("priority").isdigit():
+            query.priority = int(text("priority"))
+        owner = text("owner")
+        if owner in ("me", "none") or owner.isdigit():
+            query.owner = owner
+        if text("age") in AGES:
+            query.age = text("age")
+        if text("contact").isdigit():
+            query.contact = int(text("contact"))
+        query.attachments = text("attachments") == "1"
+        sort = [key for key in text("sort").split(",") if key.lstrip("-") in SORTS]
+        if sort:
+            query.sort = sort
+        return query
+
+    def sort_key(self) -> str:
+        return ",".join(self.sort)
+
+
+def apply(tickets: QuerySet[Ticket], query: ListQuery, agent: Any) -> QuerySet[Ticket]:
+    if query.status == "active":
+        tickets = tickets.exclude(status=Ticket.Status.CLOSED)
+    elif query.status != "all":
+        tickets = tickets.filter(status=query.status)
+    if query.priority:
+        tickets = tickets.filter(priority=query.priority)
+    if query.owner == "me":
+        tickets = tickets.filter(owner=agent)
+    elif query.owner == "none":
+        tickets = tickets.filter(owner__isnull=True)
+    elif query.owner:
+        tickets = tickets.filter(owner_id=int(query.owner))
+    if query.age:
+        tickets = tickets.filter(created_at__lt=timezone.now() - AGES[query.age])
+    if query.contact:
+        tickets = tickets.filter(contact_id=query.contact)
+    if query.attachments:
+        tickets = tickets.filter(
+            Exists(Attachment.objects.filter(message__ticket=OuterRef("pk"), inline=False))
+        )
+    order = []
+    for key in query.sort:
+        column = SORTS[key.lstrip("-")]
+        order.append(f"-{column}" if key.startswith("-") else column)
+    return tickets.order_by(*order, "-id").select_related("owner", "contact", "ticketbox")
+
+
+def page_of(tickets: QuerySet[Ticket], number: str | None, size: int) -> Page:
+    paginator = Paginator(tickets, max(10, min(size, 500)))
+    return paginator.get_page(number)

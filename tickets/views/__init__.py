@@ -1,0 +1,1 @@
+"""The agent workspace: thin views over ``tickets.selectors`` and ``tickets.services``."""
