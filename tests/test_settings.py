@@ -27,7 +27,14 @@ def _manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Compl
     )
 
 
-_SETTINGS_VARS = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "CELERY_BROKER_URL"}
+_SETTINGS_VARS = {
+    "DEBUG",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "ALLOWED_HOSTS",
+    "CELERY_BROKER_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests while Chromium runs
+}
 
 PRODUCTION = {
     "DEBUG": "0",

@@ -15,10 +15,6 @@ from typing import Any
 
 import pytest
 
-# Playwright's sync API keeps an asyncio loop in the test thread; Django's ORM calls made by
-# the tests themselves are still plain synchronous calls (as Playwright's docs advise).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("MAILFLOW_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(
     os.environ.get(
@@ -52,17 +48,28 @@ def _missing() -> str:
     return ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """One browser per test module. Playwright's sync API keeps an asyncio loop running in
+    the test thread meanwhile, so Django's async-safety check is lifted for exactly that
+    time (the tests' own ORM calls stay plain synchronous calls, as Playwright advises)."""
     reason = _missing()
     if reason:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
