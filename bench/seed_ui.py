@@ -294,11 +294,15 @@ def make_people() -> dict[str, Any]:
     }
 
 
-def secondary_indexes(conn: Any) -> list[tuple[str, str]]:
-    """(name, definition) of the big tables' indexes that back no constraint."""
+def secondary_indexes(conn: Any) -> list[tuple[str, list[str]]]:
+    """The big tables' indexes that back no constraint: each name with the statements
+    that make it again (its definition, and any statistics target set on it)."""
     rows = conn.execute(
         """
-        SELECT i.relname, pg_get_indexdef(x.indexrelid)
+        SELECT i.relname, pg_get_indexdef(x.indexrelid),
+               (SELECT array_agg(format('ALTER INDEX %%I ALTER COLUMN %%s SET STATISTICS %%s',
+                                        i.relname, a.attnum, a.attstattarget))
+                FROM pg_attribute a WHERE a.attrelid = x.indexrelid AND a.attstattarget > 0)
         FROM pg_index x
         JOIN pg_class i ON i.oid = x.indexrelid
         JOIN pg_class t ON t.oid = x.indrelid
@@ -307,7 +311,7 @@ def secondary_indexes(conn: Any) -> list[tuple[str, str]]:
         """,
         [BIG_TABLES],
     ).fetchall()
-    return [(name, definition) for name, definition in rows]
+    return [(name, [definition, *(statistics or [])]) for name, definition, statistics in rows]
 
 
 def copy_rows(cursor: Any, table: str, columns: str, rows: Iterator[str]) -> int:
@@ -578,7 +582,7 @@ def load(conn: Any, seeder: Seeder) -> dict[str, int]:
     return counts
 
 
-def build_indexes(url: str, indexes: list[tuple[str, str]], workers: int = 2) -> None:
+def build_indexes(url: str, indexes: list[tuple[str, list[str]]], workers: int = 2) -> None:
     """Build the dropped indexes again, ``workers`` at a time, biggest first."""
     import psycopg
 
@@ -592,9 +596,10 @@ def build_indexes(url: str, indexes: list[tuple[str, str]], workers: int = 2) ->
                 with lock:
                     if not todo:
                         return
-                    name, definition = todo.pop(0)
+                    name, statements = todo.pop(0)
                 started = time.monotonic()
-                conn.execute(definition)
+                for statement in statements:
+                    conn.execute(statement)
                 print(f"  index {name}: {time.monotonic() - started:.0f} s")
 
     threads = [threading.Thread(target=work) for _ in range(workers)]

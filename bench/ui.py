@@ -64,8 +64,10 @@ def pages(agent: Any) -> list[Page]:
     from django.urls import reverse
 
     from contacts.models import ContactEmail
+    from tickets import listing
     from tickets.models import Ticket
     from tickets.selectors import visible_tickets
+    from tickets.views.common import profile_of
 
     visible = visible_tickets(agent)
     biggest = (
@@ -73,7 +75,8 @@ def pages(agent: Any) -> list[Page]:
     ).get("ticketbox")
     box_url = reverse("desk:ticketbox", args=[biggest])
     active = visible.filter(ticketbox=biggest).exclude(status=Ticket.Status.CLOSED).count()
-    deep = max(1, active // 50 // 2)
+    # The deepest page the list offers (it counts up to listing.COUNT_UP_TO tickets).
+    deep = max(1, min(active, listing.COUNT_UP_TO) // profile_of(agent).rows_per_page)
     every = max(1, visible.count() // 1000)
     numbers = list(visible.order_by("number").values_list("number", flat=True)[::every][:1000])
     addresses = list(
@@ -86,6 +89,7 @@ def pages(agent: Any) -> list[Page]:
         Page("list: ticketbox, page 1", LIST_TARGET_MS, lambda n: box_url),
         Page(f"list: ticketbox, page {deep}", LIST_TARGET_MS, lambda n: f"{box_url}?page={deep}"),
         Page("list: my tickets", LIST_TARGET_MS, lambda n: reverse("desk:mine")),
+        Page("list: ticketbox, all statuses", LIST_TARGET_MS, lambda n: f"{box_url}?status=all"),
         Page(
             "list: filtered + sorted",
             LIST_TARGET_MS,
@@ -139,7 +143,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure(client: Any, page: Page, requests: int) -> tuple[list[float], int, float]:
+def measure(
+    client: Any, page: Page, requests: int, explain_ms: float | None = None
+) -> tuple[list[float], int, float]:
     """Timings of ``requests`` requests, and the queries of one and their time."""
     from django.core.signals import request_started
     from django.db import connection, reset_queries
@@ -157,6 +163,8 @@ def measure(client: Any, page: Page, requests: int) -> tuple[list[float], int, f
         raise SystemExit(f"{page.name}: {page.paths(0)} answered {response.status_code}")
     captured = list(queries.captured_queries)
     sql_ms = sum(float(query["time"]) for query in captured) * 1000
+    if explain_ms is not None:
+        explain_slow(captured, explain_ms)
     timings = []
     for n in range(requests):
         started = time.perf_counter()
@@ -166,7 +174,22 @@ def measure(client: Any, page: Page, requests: int) -> tuple[list[float], int, f
     return timings, len(captured), sql_ms
 
 
-def run(requests: int) -> bool:
+def explain_slow(captured: list[dict[str, Any]], slower_than_ms: float) -> None:
+    """EXPLAIN ANALYZE of each captured query slower than the threshold."""
+    from django.db import connection
+
+    for query in captured:
+        if float(query["time"]) * 1000 < slower_than_ms:
+            continue
+        print(f"\n  -- {float(query['time']) * 1000:.0f} ms: {query['sql'][:2000]}")
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
+            for (line,) in cursor.fetchall():
+                print(f"  {line}")
+    print()
+
+
+def run(requests: int, *, explain_ms: float | None = None) -> bool:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -181,7 +204,7 @@ def run(requests: int) -> bool:
         client = Client()
         client.force_login(user)
         for page in pages(user):
-            timings, queries, sql_ms = measure(client, page, requests)
+            timings, queries, sql_ms = measure(client, page, requests, explain_ms)
             p50, p95 = statistics.median(timings), percentile(timings, 0.95)
             verdict = "ok" if p95 < page.target_ms else f"MISSED (target {page.target_ms})"
             met = met and p95 < page.target_ms
@@ -200,6 +223,12 @@ def main() -> None:
     parser.add_argument(
         "--seed", action="store_true", help="seed the database again even when it exists"
     )
+    parser.add_argument(
+        "--explain",
+        type=float,
+        metavar="MS",
+        help="print EXPLAIN ANALYZE of every query slower than this",
+    )
     args = parser.parse_args()
     # Production static files (hashed names from a manifest), as DEBUG off requires.
     os.environ["STATIC_ROOT"] = tempfile.mkdtemp(prefix="mf-bench-static-")
@@ -211,7 +240,7 @@ def main() -> None:
 
     call_command("collectstatic", interactive=False, verbosity=0)
     print(f"UI benchmark on {args.database_url}, {args.requests} requests per page, DEBUG off")
-    met = run(args.requests)
+    met = run(args.requests, explain_ms=args.explain)
     print("all targets met" if met else "some targets missed")
 
 

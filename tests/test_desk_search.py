@@ -260,7 +260,7 @@ def test_postgres_searches_through_the_gin_indexes() -> None:
 
     terms = parse("needle")
     queries = {
-        "ticket_subject_search": _matching(Ticket.objects.all(), terms, "subject"),
+        "ticket_search": _matching(Ticket.objects.all(), terms, "subject"),
         "message_search": _matching(Message.objects.all(), terms, "subject", "text"),
         "note_search": _matching(Note.objects.all(), terms, "body"),
         "contact_name_search": _matching(Contact.objects.all(), terms, "name"),
@@ -276,3 +276,34 @@ def test_postgres_searches_through_the_gin_indexes() -> None:
                 assert index in plan, plan
         finally:
             cursor.execute("RESET enable_seqscan")
+
+
+# Lists at scale (tickets/listing.py, tuned with bench/ui.py): a capped count, and pages
+# fetched by id first.
+
+
+def test_long_lists_count_up_to_a_cap_and_pages_keep_their_order(
+    agent_client: Any, agent: Any, box: Any, monkeypatch: Any
+) -> None:
+    from tickets import listing
+
+    monkeypatch.setattr(listing, "COUNT_UP_TO", 12)
+    AgentProfile.objects.update_or_create(agent=agent, defaults={"rows_per_page": 10})
+    made = [make_ticket(f"Ticket {n}", ticketbox=box) for n in range(15)]
+    url = reverse("desk:ticketbox", args=[box.pk])
+
+    def listed(response: Any) -> list[int]:
+        assert response.status_code == 200
+        return [
+            int(n) for n in re.findall(r'name="tickets" value="(\d+)"', response.content.decode())
+        ]
+
+    first = agent_client.get(url, {"sort": "-number"})
+    page = first.content.decode()
+    assert "12+ tickets" in page and "Page 1 of 2+" in page
+    newest = sorted((t.number for t in made), reverse=True)
+    assert listed(first) == newest[:10]
+    assert listed(agent_client.get(url, {"sort": "-number", "page": 2})) == newest[10:12]
+    monkeypatch.setattr(listing, "COUNT_UP_TO", 100)
+    exact = agent_client.get(url, {"sort": "number"}).content.decode()
+    assert "15 tickets" in exact and "Page 1 of 2<" in exact

@@ -6,10 +6,10 @@ ticket whose number was typed first, then the newest matching tickets, each with
 of where it matched. Private notes match only for their author and administrators.
 
 PostgreSQL: full-text search in the 'simple' configuration (words as written, in any
-language) over GIN indexes made by migration 0005: a stored tsvector of each message's
-subject and text, expression indexes on ticket subjects, note bodies, contact names and
-addresses. The box is read by ``websearch_to_tsquery``: all words must appear in one
-message, note, subject or contact; "quoted phrases", ``or`` and ``-word`` work.
+language) over GIN indexes made by migration 0005: stored tsvectors of each message's
+subject and text and of each ticket's subject, expression indexes on note bodies, contact
+names and addresses. The box is read by ``websearch_to_tsquery``: all words must appear
+in one message, note, subject or contact; "quoted phrases", ``or`` and ``-word`` work.
 
 Each source is asked separately for its newest matching tickets with a LIMIT, ordered by
 ticket id (newest first), so the planner can walk an index newest first for a common word
@@ -25,12 +25,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorField
 from django.db import connection
 from django.db.models import Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression
 from django.db.models.functions import Lower, Replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -41,9 +42,10 @@ from tickets.models import Message, Note, Ticket
 from tickets.selectors import visible_tickets
 
 MAX_RESULTS = 1000
-COUNT_UP_TO = 200  # exact totals up to this many; beyond, "200+" (never a full count)
+COUNT_UP_TO = 100  # exact totals up to this many; beyond, "100+" (never a full count)
 CONFIG = "simple"
 SNIPPET_CHARS = 220
+CONTACTS_BY_ID = 5000
 
 NUMBER = "number"
 MESSAGE = "message"
@@ -52,6 +54,10 @@ CONTACT = "contact"
 SUBJECT = "subject"
 # Where a ticket's snippet comes from when it matched in several places.
 SNIPPET_ORDER = (NUMBER, MESSAGE, NOTE, CONTACT, SUBJECT)
+LABELS = {NUMBER: "Number", MESSAGE: "Mail", NOTE: "Note", CONTACT: "Contact", SUBJECT: "Subject"}
+
+# Models whose search document is a stored column; the others' are index expressions.
+STORED_DOCUMENTS = (Message, Ticket)
 
 _NUMBER = re.compile(r"#?\s*(\d{1,18})")
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -99,6 +105,10 @@ class Hit:
     ticket: Ticket
     found_in: str
     snippet: SafeString
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.found_in]
 
 
 @dataclass
@@ -177,10 +187,22 @@ def _sources(agent: Any, terms: Terms) -> Iterable[tuple[str, QuerySet[Any, int]
     yield MESSAGE, _ids(messages, "ticket_id").distinct()
     notes = _matching(notes_readable(agent).filter(ticket__in=visible), terms, "body")
     yield NOTE, _ids(notes, "ticket_id").distinct()
-    by_name = _matching(Contact.objects.all(), terms, "name")
-    yield CONTACT, _ids(visible.filter(contact__in=by_name))
-    by_address = _matching_addresses(terms).values("contact_id")
-    yield CONTACT, _ids(visible.filter(contact__in=by_address))
+    by_name = _matching(Contact.objects.all(), terms, "name").values_list("id", flat=True)
+    yield CONTACT, _ids(_tickets_of(visible, by_name))
+    by_address = _matching_addresses(terms).values_list("contact_id", flat=True)
+    yield CONTACT, _ids(_tickets_of(visible, by_address))
+
+
+def _tickets_of(visible: QuerySet[Ticket], contacts: QuerySet[Any, int]) -> QuerySet[Ticket]:
+    """Tickets of the matching contacts. A few contacts (the usual name or address) are
+    passed by id, so each is one look-up in the ticket_contact index; many (a common first
+    name, a domain) as a subquery, so the planner can walk the tickets newest first. (One
+    subquery for both would be estimated at hundreds of contacts and walk every ticket
+    when none matches.)"""
+    ids = list(contacts[: CONTACTS_BY_ID + 1])
+    if len(ids) <= CONTACTS_BY_ID:
+        return visible.filter(contact_id__in=ids)
+    return visible.filter(contact_id__in=contacts)
 
 
 def notes_readable(agent: Any) -> QuerySet[Note]:
@@ -210,13 +232,24 @@ def _matching(queryset: QuerySet[Any], terms: Terms, *fields: str) -> QuerySet[A
     """
     if not _postgres():
         return queryset.filter(_contains(terms, *fields))
-    if queryset.model is Message:
-        # A stored generated column (migration 0005), not a model field.
-        document: Any = RawSQL('"tickets_message"."search_document"', [], SearchVectorField())
+    document: Any
+    if queryset.model in STORED_DOCUMENTS:
+        document = StoredDocument()
     else:
         (column,) = fields
         document = SearchVector(column, config=CONFIG)
     return queryset.alias(document=document).filter(document=_query(terms))
+
+
+class StoredDocument(Expression):
+    """The ``search_document`` column of the query's own table: a stored generated column
+    made by migration 0005, not a model field."""
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{table}.search_document", []  # a list: lookups add their params to it
 
 
 def _matching_addresses(terms: Terms) -> QuerySet[ContactEmail]:
@@ -255,22 +288,18 @@ def _hits(
     first = {
         t.pk: next(source for source in SNIPPET_ORDER if source in found_in[t.pk]) for t in tickets
     }
-    with_source = {
-        source: [pk for pk, s in first.items() if s == source] for source in first.values()
+    # Still through the selector: only these tickets, and only while the agent may read them.
+    of = {
+        source: visible_tickets(agent).filter(pk__in=[pk for pk, s in first.items() if s == source])
+        for source in (MESSAGE, NOTE)
     }
-    texts: dict[int, str] = {}
-    if with_source.get(MESSAGE):
-        texts |= _newest_text(
-            Message.objects.filter(ticket_id__in=with_source[MESSAGE]),
-            terms,
-            "text",
-            "subject",
-            "text",
-        )
-    if with_source.get(NOTE):
-        texts |= _newest_text(
-            notes_readable(agent).filter(ticket_id__in=with_source[NOTE]), terms, "body", "body"
-        )
+    texts: dict[int, tuple[str, ...]] = {}
+    if MESSAGE in first.values():
+        messages = Message.objects.filter(ticket__in=of[MESSAGE])
+        texts |= _newest_texts(messages, terms, ("text", "subject"), "subject", "text")
+    if NOTE in first.values():
+        notes = notes_readable(agent).filter(ticket__in=of[NOTE])
+        texts |= _newest_texts(notes, terms, ("body",), "body")
     addresses = _addresses(terms, [t.contact_id for t in tickets if first[t.pk] == CONTACT])
     hits = []
     for ticket in tickets:
@@ -281,24 +310,26 @@ def _hits(
             address = addresses.get(ticket.contact.pk, "")
             snippet = highlight(f"{ticket.contact.name} <{address}>".strip(" <>"), terms)
         elif source in (MESSAGE, NOTE) and ticket.pk in texts:
-            snippet = excerpt(texts[ticket.pk], terms)
+            candidates = texts[ticket.pk]
+            text = next((t for t in candidates if _matcher(t, terms)), candidates[0])
+            snippet = excerpt(text, terms)
         else:
             snippet = highlight(ticket.subject, terms)
         hits.append(Hit(ticket=ticket, found_in=source, snippet=snippet))
     return hits
 
 
-def _newest_text(
-    queryset: QuerySet[Any], terms: Terms, column: str, *fields: str
-) -> dict[int, str]:
-    """Per ticket, the text of its newest matching message or note (two small queries)."""
+def _newest_texts(
+    queryset: QuerySet[Any], terms: Terms, columns: tuple[str, ...], *fields: str
+) -> dict[int, tuple[str, ...]]:
+    """Per ticket, ``columns`` of its newest matching message or note (two small queries):
+    the snippet shows the first of them that holds a searched word."""
     newest: dict[int, int] = {}
-    for ticket_id, pk in (
-        _matching(queryset, terms, *fields).order_by("pk").values_list("ticket_id", "pk")
-    ):
+    matching = _matching(queryset, terms, *fields).order_by("pk")
+    for ticket_id, pk in matching.values_list("ticket_id", "pk"):
         newest[ticket_id] = pk
-    rows = queryset.model.objects.filter(pk__in=newest.values()).values_list("ticket_id", column)
-    return dict(rows)
+    rows = queryset.filter(pk__in=newest.values()).values_list("ticket_id", *columns)
+    return {ticket_id: tuple(texts) for ticket_id, *texts in rows}
 
 
 def _addresses(terms: Terms, contact_ids: list[int | None]) -> dict[int, str]:
@@ -314,6 +345,7 @@ def _addresses(terms: Terms, contact_ids: list[int | None]) -> dict[int, str]:
     return chosen
 
 
+@lru_cache(maxsize=64)
 def _pattern(terms: Terms, *, whole_words: bool = True) -> re.Pattern[str] | None:
     words = sorted(set(terms.words), key=len, reverse=True)
     if not words:
@@ -338,7 +370,8 @@ def highlight(text: str, terms: Terms) -> SafeString:
     pattern = _matcher(text, terms)
     if pattern is None:
         return mark_safe(escape(text))  # noqa: S308 - escaped
-    parts, last = [], 0
+    parts: list[str] = []
+    last = 0
     for found in pattern.finditer(text):
         parts.append(escape(text[last : found.start()]))
         parts.append(f"<mark>{escape(found.group())}</mark>")
@@ -353,9 +386,9 @@ def excerpt(text: str, terms: Terms, *, chars: int = SNIPPET_CHARS) -> SafeStrin
     pattern = _matcher(text, terms)
     found = pattern.search(text) if pattern else None
     start = max(0, found.start() - chars // 3) if found else 0
-    if start:
+    if found and start:  # from a word boundary before the match
         space = text.find(" ", start)
-        start = space + 1 if 0 <= space < (found.start() if found else start + 20) else start
+        start = space + 1 if 0 <= space < found.start() else start
     end = min(len(text), start + chars)
     if end < len(text):
         space = text.rfind(" ", start, end)
