@@ -7,7 +7,11 @@ waiting). A ticketbox's list, My Tickets, their counts and the sidebar's open co
 these small indexes instead of every ticket the ticketbox or agent ever had (the owner's
 index carries the ticketbox, so the access check needs no table rows either).
 
-ticket_box_sorted: the same order over every status, for a ticketbox's "all statuses"
+ticket_unowned_box: a ticketbox's tickets nobody owns (the "Owner: nobody" filter, with a
+priority or newest first): counted and paged without reading the ticketbox's other
+hundreds of thousands of tickets.
+
+ticket_box_sorted: the default order over every status, for a ticketbox's "all statuses"
 list (hundreds of thousands of tickets in a big ticketbox: sorting them all for one page
 takes a quarter of a second). Other sort orders of such a list still sort every row.
 """
@@ -26,6 +30,10 @@ FORWARD = [
     WHERE status <> 'closed' AND deleted_at IS NULL
     """,
     """
+    CREATE INDEX ticket_unowned_box ON tickets_ticket (ticketbox_id, priority, created_at)
+    WHERE owner_id IS NULL AND deleted_at IS NULL
+    """,
+    """
     CREATE INDEX ticket_box_sorted ON tickets_ticket
     (ticketbox_id, priority DESC, last_customer_message_at, id DESC)
     WHERE deleted_at IS NULL
@@ -34,6 +42,7 @@ FORWARD = [
 
 BACKWARD = [
     "DROP INDEX IF EXISTS ticket_box_sorted",
+    "DROP INDEX IF EXISTS ticket_unowned_box",
     "DROP INDEX IF EXISTS ticket_open_owner",
     "DROP INDEX IF EXISTS ticket_open_box",
 ]
