@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from django.utils import timezone
-
-from conduit.outbound import OutboundMessage
+from conduit.outbound import OutboundMessage, spool_path
 from conduit.store import write_media_file
 
 
@@ -24,8 +22,6 @@ def queue_outbound(
 ) -> OutboundMessage:
     """Write the mail's bytes to the spool directory and queue it, in the caller's
     transaction: it is sent only if the change that caused it commits."""
-    name = f"spool/{timezone.now():%Y/%m/%d}/{uuid.uuid4().hex}.eml"
-    write_media_file(name, raw)
     outbound = OutboundMessage(
         kind=kind,
         ticket_id=ticket_id,
@@ -36,6 +32,8 @@ def queue_outbound(
         subject=subject[:998],
         size=len(raw),
     )
+    name = spool_path(outbound, f"{uuid.uuid4().hex}.eml")
+    write_media_file(name, raw)
     outbound.raw.name = name
     outbound.save()
     return outbound

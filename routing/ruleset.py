@@ -259,9 +259,6 @@ class RuleSet:
                 return found
         return None
 
-    def is_ours(self, address: str) -> bool:
-        return address.strip().lower() in self.our_addresses
-
 
 def _rule_holds(rule: CompiledRule, results: list[bool]) -> bool:
     if not rule.conditions:
