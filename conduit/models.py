@@ -230,6 +230,15 @@ class SourceMessage(models.Model):
         return f"{self.source}: {self.uid}"
 
 
-from conduit.outbound import OutboundMessage  # noqa: E402
+from conduit.destinations import SmtpDestination  # noqa: E402
+from conduit.outbound import DeliveryAttempt, OutboundMessage, TrackingEvent  # noqa: E402
 
-__all__ = ["InboundMessage", "MailSource", "OutboundMessage", "SourceMessage"]
+__all__ = [
+    "DeliveryAttempt",
+    "InboundMessage",
+    "MailSource",
+    "OutboundMessage",
+    "SmtpDestination",
+    "SourceMessage",
+    "TrackingEvent",
+]

@@ -79,6 +79,12 @@ class ContactEmail(models.Model):
     address = models.EmailField(max_length=254)
     is_primary = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bounces of our mail to this address (a hard bounce counts towards refusing to send).
+    hard_bounces = models.PositiveIntegerField(default=0)
+    soft_bounces = models.PositiveIntegerField(default=0)
+    last_bounce_at = models.DateTimeField(null=True, blank=True)
+    last_bounce_category = models.CharField(max_length=20, blank=True)
+    last_bounce_diagnostic = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-is_primary", "address"]

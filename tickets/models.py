@@ -88,6 +88,27 @@ class Ticketbox(models.Model):
         related_name="+",
         help_text="The standard response sent as the auto-reply.",
     )
+    smtp_destination = models.ForeignKey(
+        "conduit.SmtpDestination",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticketboxes",
+        help_text="SMTP server for this ticketbox's mail (empty: the default destination).",
+    )
+    track_delivery = models.BooleanField(
+        default=False,
+        help_text="Record when replies are opened and their links followed (an image and "
+        "redirected links in the mail). Off by default for the customers' privacy.",
+    )
+    supervisor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="supervised_ticketboxes",
+        help_text="Receives escalations from this ticketbox's escalation rules.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
