@@ -294,6 +294,25 @@ MAILFLOW = {
     "REQUIRE_GET_OLDEST": env.bool("MAILFLOW_REQUIRE_GET_OLDEST", default=False),
     # Routing conditions on the body or the whole message read at most this many bytes.
     "RULE_SCAN_BYTES": env.int("MAILFLOW_RULE_SCAN_BYTES", default=1024 * 1024),
+    # Public address of this help desk (links in mail: tracking, alert emails).
+    "SITE_URL": env.str("MAILFLOW_SITE_URL", default="http://127.0.0.1:8000"),
+    # Outbound spool: mail that cannot be delivered for this long fails for good.
+    "SPOOL_MAX_AGE_HOURS": env.float("MAILFLOW_SPOOL_MAX_AGE_HOURS", default=120.0),
+    # Back-off between attempts: doubles from the first delay up to the longest.
+    "SPOOL_RETRY_FIRST_SECONDS": env.int("MAILFLOW_SPOOL_RETRY_FIRST_SECONDS", default=60),
+    "SPOOL_RETRY_MAX_SECONDS": env.int("MAILFLOW_SPOOL_RETRY_MAX_SECONDS", default=3600),
+    # Messages one spool round claims at most, and how long a claim holds a message.
+    "SPOOL_BATCH": env.int("MAILFLOW_SPOOL_BATCH", default=200),
+    "SPOOL_LEASE_SECONDS": env.int("MAILFLOW_SPOOL_LEASE_SECONDS", default=300),
+    # Domain of the VERP return path (bounces+<id>.<signature>@domain); empty: the domain
+    # of the sending address.
+    "BOUNCE_DOMAIN": env.str("MAILFLOW_BOUNCE_DOMAIN", default=""),
+    # After this many hard bounces an address is refused as a recipient.
+    "HARD_BOUNCE_LIMIT": env.int("MAILFLOW_HARD_BOUNCE_LIMIT", default=3),
+    # Low disk space alert below this share of free space (percent) on media or database.
+    "DISK_FREE_MIN_PERCENT": env.float("MAILFLOW_DISK_FREE_MIN_PERCENT", default=10.0),
+    # Log entries older than this many days are purged.
+    "LOG_RETENTION_DAYS": env.int("MAILFLOW_LOG_RETENTION_DAYS", default=90),
 }
 
 # Antivirus: stored mail is scanned by ClamAV's clamd before it is routed; infected mail is
