@@ -441,6 +441,9 @@ class TicketEvent(models.Model):
         ROUTED = "routed", "Routed"
         FORWARDED = "forwarded", "Forwarded"
         AUTO_REPLY = "auto_reply", "Auto-reply queued"
+        DELIVERY = "delivery", "Delivery problem"
+        BOUNCE = "bounce", "Bounce received"
+        ESCALATION_WARNING = "escalation_warning", "Escalation warning"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
