@@ -119,7 +119,8 @@ def _queue_email(alert: Alert, email_to: str) -> str:
             subject=subject,
             text=alert.body or alert.title,
             message_id=message_id,
-            automatic=True,
+            # RFC 3834: a notification is generated, not a reply; responders keep quiet.
+            extra_headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
         )
     )
     queue_outbound(

@@ -5,17 +5,19 @@ a ticket outside the agent's rights. Also merge, moving a message, bulk actions 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts.models import Alert, AlertReceipt
+from conduit.models import InboundMessage
 from conduit.outbound import OutboundMessage
 from tests.factories import make_agent, make_ticket, make_ticketbox
 from tests.mail import route_mail
@@ -208,17 +210,11 @@ def test_move_needs_manage_on_both_ticketboxes(desk: Desk) -> None:
     assert snapshot() == before
 
 
-def test_escalate_adds_the_note_and_logs_the_alert_hook(
-    desk: Desk, caplog: pytest.LogCaptureFixture, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_escalate_adds_the_note_and_alerts_the_supervisor(desk: Desk) -> None:
     ticket = make_ticket(ticketbox=desk.box)
-    with (
-        caplog.at_level(logging.WARNING, "mailflow.tickets"),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        response = post(
-            desk.replier, "escalate", ticket.number, agent=desk.manager.pk, note="Angry VIP"
-        )
+    response = post(
+        desk.replier, "escalate", ticket.number, agent=desk.manager.pk, note="Angry VIP"
+    )
     assert "escalated to manager" in flash(response)
     ticket.refresh_from_db()
     assert ticket.escalated_to == desk.manager and ticket.escalated_at is not None
@@ -226,8 +222,10 @@ def test_escalate_adds_the_note_and_logs_the_alert_hook(
     assert note.body == "Angry VIP" and note.author == desk.replier and not note.private
     [event] = events(ticket, Kind.ESCALATED)
     assert event.actor == desk.replier and event.detail["to"] == "manager"
-    [record] = [r for r in caplog.records if getattr(r, "alert", None) == "escalation"]
-    assert record.ticket_id == ticket.pk and record.agent_id == desk.manager.pk  # type: ignore[attr-defined]
+    [alert] = Alert.objects.filter(kind="escalation")
+    assert alert.ticket == ticket and alert.body == "Angry VIP"
+    assert f"#{ticket.number} escalated to manager" in alert.title
+    assert [r.agent for r in AlertReceipt.objects.filter(alert=alert)] == [desk.manager]
 
 
 def test_escalate_needs_a_note_and_a_supervisor_who_can_see_the_ticket(desk: Desk) -> None:
@@ -294,6 +292,28 @@ def test_only_administrators_empty_the_trash(desk: Desk, admin_user: Any) -> Non
     assert "1 ticket deleted" in flash(response)
     assert list(Ticket.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not Message.objects.filter(ticket_id=trashed.pk).exists()
+
+
+def test_emptying_the_trash_deletes_raw_mail_and_the_files_no_other_ticket_uses(
+    desk: Desk, admin_user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    trashed, kept = routed_ticket(desk.box, 1), routed_ticket(desk.box, 2)
+    raw_gone = trashed.messages.get().inbound.raw.name
+    raw_kept = kept.messages.get().inbound.raw.name
+    shared = trashed.messages.get().attachments.get().file.name
+    assert shared == kept.messages.get().attachments.get().file.name  # same content, one file
+    assert all(default_storage.exists(name) for name in (raw_gone, raw_kept, shared))
+    post(desk.manager, "trash_ticket", trashed.number)
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(admin_user).post(reverse("desk:empty_trash"))
+    assert not default_storage.exists(raw_gone)
+    assert default_storage.exists(raw_kept) and default_storage.exists(shared)
+    assert InboundMessage.objects.count() == 1
+    post(desk.manager, "trash_ticket", kept.number)
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(admin_user).post(reverse("desk:empty_trash"))
+    assert not default_storage.exists(raw_kept) and not default_storage.exists(shared)
+    assert not InboundMessage.objects.exists() and not Ticket.objects.exists()
 
 
 # --- merge and moving messages -----------------------------------------------------------

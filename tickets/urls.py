@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("tickets.urls_actions")),
     path("", include("tickets.urls_compose")),
     path("", include("tickets.urls_search")),
+    path("", include("alerts.urls")),
 ]

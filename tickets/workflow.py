@@ -25,10 +25,12 @@ from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from alerts.services import raise_alert
 from conduit.outbound import OutboundMessage
 from tickets import services
 from tickets.auth import is_administrator
 from tickets.models import Message, Note, Ticket, Ticketbox, TicketEvent
+from tickets.purge import purge_tickets
 from tickets.selectors import MANAGE, READ, REPLY, level_on, visible_tickets
 
 logger = logging.getLogger("mailflow.tickets")
@@ -155,11 +157,9 @@ def move_ticket(agent: Any, ticket: Ticket, ticketbox: Ticketbox) -> bool:
 
 
 def escalate(agent: Any, ticket: Ticket, *, to: Any, note: str) -> Note:
-    """Hand a ticket up to a supervisor who can see it, with a note saying why.
-
-    Once committed, a warning is logged with ``extra={"alert": "escalation", ...}``: the
-    alerts app turns that record into the supervisor's alert.
-    """
+    """Hand a ticket up to a supervisor who can see it, with a note saying why; the
+    supervisor (and whoever the escalation alert type names) is alerted in the same
+    transaction."""
     _require(agent, ticket, REPLY)
     note = note.strip()
     if not note:
@@ -174,15 +174,13 @@ def escalate(agent: Any, ticket: Ticket, *, to: Any, note: str) -> Note:
         ticket.save(update_fields=["escalated_to", "escalated_at", "updated_at"])
         added = Note.objects.create(ticket=ticket, author=agent, body=note)
         _event(ticket, agent, Kind.ESCALATED, to=_name(to), why=note[:200], note=added.pk)
-        ticket_id, number, to_id, by = ticket.pk, ticket.number, to.pk, _name(agent)
-        transaction.on_commit(
-            lambda: logger.warning(
-                "Ticket #%s escalated to %s by %s",
-                number,
-                _name(to),
-                by,
-                extra={"alert": "escalation", "ticket_id": ticket_id, "agent_id": to_id},
-            )
+        raise_alert(
+            "escalation",
+            title=f"Ticket #{ticket.number} escalated to {_name(to)} by {_name(agent)}: "
+            f"{ticket.subject}",
+            body=note,
+            ticket=ticket,
+            agents=[to],
         )
     return added
 
@@ -218,14 +216,15 @@ def restore(agent: Any, ticket: Ticket) -> bool:
 
 
 def empty_trash(agent: Any) -> int:
-    """Delete every ticket in the trash for good, with its messages, notes and history;
-    administrators only. Raw mail and attachment files stay on disk. Returns the count."""
+    """Delete every ticket in the trash for good, with its messages, notes, history, stored
+    raw mail and the files only it used; administrators only. Returns the count."""
     if not is_administrator(agent):
         raise NotAllowed("Only administrators empty the trash.")
     with transaction.atomic():
-        doomed = visible_tickets(agent, MANAGE, trash=True)
-        numbers = list(doomed.values_list("number", flat=True))
-        Ticket.objects.filter(number__in=numbers, deleted_at__isnull=False).delete()
+        doomed = visible_tickets(agent, MANAGE, trash=True).select_for_update()
+        rows = list(doomed.values_list("pk", "number"))
+        numbers = [number for _, number in rows]
+        purge_tickets([pk for pk, _ in rows])
     if numbers:
         # The tickets' own history is gone with them: the log keeps who did it.
         logger.info(

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count
 from django.http import HttpRequest
 
+from alerts.services import unread_count
 from tickets.agents import AgentProfile
 from tickets.models import Ticket
 from tickets.selectors import box_levels, visible_tickets
@@ -22,7 +23,7 @@ def profile_of(agent: Any) -> AgentProfile:
 
 def sidebar(request: HttpRequest) -> dict[str, Any]:
     """My Shortcuts: my open tickets, my shortcut ticketboxes with open counts (one
-    grouped query), other agents I review, the trash."""
+    grouped query), other agents I review, my unread alerts, the trash."""
     agent = request.user
     profile = profile_of(agent)
     levels = box_levels(agent)
@@ -40,5 +41,6 @@ def sidebar(request: HttpRequest) -> dict[str, Any]:
         "profile": profile,
         "shortcut_boxes": [(box, counts.get(box.pk, 0)) for box in boxes],
         "my_open": open_tickets.filter(owner=agent).count(),
+        "unread_alerts": unread_count(agent),
         "shortcut_agents": list(profile.shortcut_agents.all()) if levels is None or levels else [],
     }
