@@ -80,11 +80,12 @@ class ContactEmail(models.Model):
     is_primary = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Bounces of our mail to this address (a hard bounce counts towards refusing to send).
-    hard_bounces = models.PositiveIntegerField(default=0)
-    soft_bounces = models.PositiveIntegerField(default=0)
+    # Database defaults too: bulk loaders (COPY) that predate these columns keep working.
+    hard_bounces = models.PositiveIntegerField(default=0, db_default=0)
+    soft_bounces = models.PositiveIntegerField(default=0, db_default=0)
     last_bounce_at = models.DateTimeField(null=True, blank=True)
-    last_bounce_category = models.CharField(max_length=20, blank=True)
-    last_bounce_diagnostic = models.TextField(blank=True)
+    last_bounce_category = models.CharField(max_length=20, blank=True, db_default="")
+    last_bounce_diagnostic = models.TextField(blank=True, db_default="")
 
     class Meta:
         ordering = ["-is_primary", "address"]
