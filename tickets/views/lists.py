@@ -22,12 +22,14 @@ def _render_list(
     query = listing.ListQuery.from_params(request.GET)
     tickets = listing.apply(tickets, query, request.user)
     page = listing.page_of(tickets, request.GET.get("page"), profile_of(request.user).rows_per_page)
+    rows = listing.rows_of(page, get_oldest_only=extra.get("get_oldest_only", False))
     params = request.GET.copy()
     params.pop("page", None)
     context = {
         **sidebar(request),
         "title": title,
         "page": page,
+        "rows": rows,
         "query": query,
         "params": params.urlencode(),
         "statuses": Ticket.Status.choices,
