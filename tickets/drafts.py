@@ -265,22 +265,24 @@ def record_response_use(response: StandardResponse, *, agent: Any) -> None:
 
 def contact_suggestions(query: str, *, limit: int = 10) -> list[dict[str, str]]:
     """Contact addresses whose address or contact name contains ``query`` (at least two
-    characters), those starting with it first."""
+    characters), those starting with it first.
+
+    Contacts are the help desk's shared address book (as in other help desks, every
+    agent may write to any customer). On PostgreSQL both matches use trigram indexes; the
+    two are separate queries (an OR across the join would scan), each already in the final
+    order, merged here.
+    """
     query = query.strip()
     if len(query) < 2:
         return []
-    starts = Case(
-        When(address__istartswith=query, then=Value(0)),
-        When(contact__name__istartswith=query, then=Value(0)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-    emails = (
-        ContactEmail.objects.filter(Q(address__icontains=query) | Q(contact__name__icontains=query))
-        .select_related("contact")
-        .annotate(starts=starts)
-        .order_by("starts", "contact__name", "address")[:limit]
-    )
+    matches = [
+        _suggested(Q(address__icontains=query), query, limit),
+        _suggested(Q(contact__name__icontains=query), query, limit),
+    ]
+    seen: dict[int, tuple[Any, ...]] = {}
+    for email in (email for found in matches for email in found):
+        seen[email.pk] = (email.starts, email.contact.name, email.address, email)
+    emails = [row[-1] for row in sorted(seen.values(), key=lambda row: row[:3])[:limit]]
     return [
         {
             "name": email.contact.name,
@@ -289,3 +291,18 @@ def contact_suggestions(query: str, *, limit: int = 10) -> list[dict[str, str]]:
         }
         for email in emails
     ]
+
+
+def _suggested(match: Q, query: str, limit: int) -> list[ContactEmail]:
+    starts = Case(
+        When(address__istartswith=query, then=Value(0)),
+        When(contact__name__istartswith=query, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return list(
+        ContactEmail.objects.filter(match)
+        .select_related("contact")
+        .annotate(starts=starts)
+        .order_by("starts", "contact__name", "address")[:limit]
+    )
