@@ -9,7 +9,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
@@ -111,9 +111,21 @@ def apply(tickets: QuerySet[Ticket], query: ListQuery, agent: Any) -> QuerySet[T
 COUNT_UP_TO = 10_000  # lists say "10000+ tickets" beyond this; counting more costs a scan
 
 
+class CappedPage(Page):
+    """A page past the counted rows: whether another follows comes from one extra row."""
+
+    def __init__(self, object_list: Any, number: int, paginator: Any, *, more: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+
 class CappedPaginator(Paginator):
     """Counts at most ``COUNT_UP_TO`` rows: an exact count of a ticketbox with hundreds of
-    thousands of tickets reads them all on every page view. Pages stop at the cap."""
+    thousands of tickets reads them all on every page view. Past the cap, pages go on
+    ("Next" while a row follows), they are just not counted."""
 
     capped = False  # more rows than the count says
 
@@ -123,6 +135,33 @@ class CappedPaginator(Paginator):
         found = rows.order_by()[: COUNT_UP_TO + 1].count()
         self.capped = found > COUNT_UP_TO
         return min(found, COUNT_UP_TO)
+
+    def validate_number(self, number: Any) -> int:
+        if not (self.count and self.capped):
+            return super().validate_number(number)
+        try:
+            value = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger("That page number is not an integer") from error
+        if value < 1:
+            raise EmptyPage("That page number is less than 1")
+        return value
+
+    def get_page(self, number: Any) -> Page:
+        try:
+            return super().get_page(number)
+        except EmptyPage:  # past the last row beyond the cap: the last counted page
+            return self.page(self.num_pages)
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        if not self.capped or number * self.per_page < self.count:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows:
+            raise EmptyPage("That page contains no results")
+        return CappedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
 
 
 def page_of(tickets: QuerySet[Ticket], number: str | None, size: int) -> Page:
