@@ -224,7 +224,7 @@ def test_escalate_adds_the_note_and_alerts_the_supervisor(desk: Desk) -> None:
     assert event.actor == desk.replier and event.detail["to"] == "manager"
     [alert] = Alert.objects.filter(kind="escalation")
     assert alert.ticket == ticket and alert.body == "Angry VIP"
-    assert f"#{ticket.number} escalated to manager" in alert.title
+    assert f"#{ticket.number} escalated to manager by replier" in alert.title
     assert [r.agent for r in AlertReceipt.objects.filter(alert=alert)] == [desk.manager]
 
 

@@ -32,6 +32,7 @@ from tickets.auth import is_administrator
 from tickets.models import Message, Note, Ticket, Ticketbox, TicketEvent
 from tickets.purge import purge_tickets
 from tickets.selectors import MANAGE, READ, REPLY, level_on, visible_tickets
+from tickets.templatetags.desk import agent_name
 
 logger = logging.getLogger("mailflow.tickets")
 
@@ -176,8 +177,8 @@ def escalate(agent: Any, ticket: Ticket, *, to: Any, note: str) -> Note:
         _event(ticket, agent, Kind.ESCALATED, to=_name(to), why=note[:200], note=added.pk)
         raise_alert(
             "escalation",
-            title=f"Ticket #{ticket.number} escalated to {_name(to)} by {_name(agent)}: "
-            f"{ticket.subject}",
+            title=f"Ticket #{ticket.number} escalated to {agent_name(to)} by "
+            f"{agent_name(agent)}: {ticket.subject}",
             body=note,
             ticket=ticket,
             agents=[to],

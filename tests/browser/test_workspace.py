@@ -98,3 +98,37 @@ def test_two_agents_on_one_ticket_see_each_other(
         screenshot(page, "workspace-collision")
     finally:
         other_context.close()
+
+
+def test_escalating_alerts_the_supervisor_who_reads_and_clears_it(
+    live_server: Any, page: Any, chromium: Any
+) -> None:
+    box, tickets = _desk(1)
+    boss = make_agent("sue", password=PASSWORD, first_name="Sue", last_name="Visor")
+    TicketboxAccess.objects.create(ticketbox=box, agent=boss, level=3)
+    log_in(page, live_server.url, "ann")
+    page.goto(f"{live_server.url}/t/{tickets[0].number}/")
+    escalate = page.locator("form[action$='/escalate']")
+    page.locator("details.more", has=escalate).locator("summary").click()
+    page.select_option("form[action$='/escalate'] select[name=agent]", label="Sue Visor")
+    page.fill("form[action$='/escalate'] input[name=note]", "Customer threatens to leave")
+    page.click("form[action$='/escalate'] button")
+    assert "escalated to Sue Visor" in page.inner_text("main")
+
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        sue = context.new_page()
+        log_in(sue, live_server.url, "sue")
+        badge = sue.locator("aside.shortcuts a[href='/alerts/'] .count.unread")
+        assert badge.inner_text() == "1"
+        sue.click("aside.shortcuts >> text=Alerts")
+        row = sue.locator("table.alerts tbody tr.unread")
+        assert row.count() == 1
+        assert "Customer threatens to leave" in row.inner_text()
+        assert f"#{tickets[0].number} escalated to Sue Visor by Ann Agent" in row.inner_text()
+        screenshot(sue, "alerts-escalation")
+        sue.click("button[name=action][value=read]")
+        assert sue.locator("aside.shortcuts a[href='/alerts/'] .count.unread").count() == 0
+        assert "No alerts." in sue.inner_text("table.alerts")
+    finally:
+        context.close()
