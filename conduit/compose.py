@@ -8,7 +8,7 @@ Every mail we write carries our loop header, and automatic mail says so (RFC 383
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
@@ -18,12 +18,17 @@ from email.utils import format_datetime
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from conduit.compose_html import text_to_html
+
 LOOP_HEADER = "X-Mailflow-Loop"
 # References keeps the thread's first id and the latest ones; long threads stay short.
 MAX_REFERENCES = 20
 _LONG_LINE = re.compile(rb"[^\n]{999,}")
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 _AS_BYTES = frozenset({"message", "multipart"})
+# 7-bit transport: every part quoted-printable or base64 as suits it, so no relay has to
+# downgrade 8-bit mail (or refuse it) on the way.
+SEVEN_BIT = policy.SMTP.clone(cte_type="7bit")
 
 
 def loop_token() -> str:
@@ -61,11 +66,24 @@ class Draft:
     extra_headers: dict[str, str] = field(default_factory=dict)
     cc: Sequence[tuple[str, str]] = ()
     attachments: Sequence[DraftAttachment] = ()
+    # Delivery tracking (only when the ticketbox asks for it): links in the HTML part are
+    # rewritten by ``track_link`` and an image at ``tracking_pixel`` is added.
+    track_link: Callable[[str], str] | None = None
+    tracking_pixel: str = ""
+
+
+class HeaderInjection(ValueError):
+    """A header value holds a line break: it could add headers (Bcc:) of its own."""
 
 
 def compose(draft: Draft) -> bytes:
-    """The RFC 5322 bytes of a draft (CRLF line ends, UTF-8 where needed)."""
-    mail = EmailMessage(policy=policy.SMTP)
+    """The RFC 5322 bytes of a draft (CRLF line ends, UTF-8 where needed): the text and
+    an HTML alternative saying the same, then the attachments.
+
+    Raises HeaderInjection when any header value holds CR or LF.
+    """
+    _refuse_line_breaks(draft)
+    mail = EmailMessage(policy=SEVEN_BIT)
     mail["From"] = _address(draft.from_name, draft.from_address)
     mail["To"] = [_address(name, address) for name, address in draft.to]
     if draft.cc:
@@ -87,11 +105,33 @@ def compose(draft: Draft) -> bytes:
     for name, value in draft.extra_headers.items():
         mail[name] = value
     mail.set_content(draft.text)
+    mail.add_alternative(
+        text_to_html(draft.text, link=draft.track_link, pixel_url=draft.tracking_pixel),
+        subtype="html",
+    )
     for attachment in draft.attachments:
         _attach(mail, attachment)
     if draft.attach_original is not None:
         _attach_original(mail, draft.attach_original)
     return mail.as_bytes()
+
+
+def _refuse_line_breaks(draft: Draft) -> None:
+    values = {
+        "From": [draft.from_name, draft.from_address],
+        "To": [part for pair in draft.to for part in pair],
+        "Cc": [part for pair in draft.cc for part in pair],
+        "Subject": [draft.subject],
+        "Message-ID": [draft.message_id],
+        "In-Reply-To": [draft.in_reply_to],
+        "References": list(draft.references),
+        "Reply-To": [draft.reply_to],
+        **{name: [name, value] for name, value in draft.extra_headers.items()},
+        "Attachment name": [a.filename for a in draft.attachments],
+    }
+    for header, texts in values.items():
+        if any("\r" in text or "\n" in text for text in texts):
+            raise HeaderInjection(f"{header} holds a line break: header values must be one line.")
 
 
 def _address(name: str, address: str) -> Address:
