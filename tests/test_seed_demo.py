@@ -165,3 +165,15 @@ def test_the_demo_routing_rules_route_new_mail(var_dir: Path) -> None:
     )
     assert phish.ticket_id is None
     assert InboundMessage.objects.get(pk=phish.inbound_id).state == "discarded"
+
+
+def test_replies_go_to_the_local_demo_outbox_that_procfile_runs(var_dir: Path) -> None:
+    from conduit.demo import DEMO_SMTP_PORT
+    from conduit.models import SmtpDestination
+
+    _seed()
+    [outbox] = SmtpDestination.objects.all()
+    assert outbox.is_default and outbox.enabled
+    assert (outbox.host, outbox.effective_port) == ("127.0.0.1", DEMO_SMTP_PORT)
+    procfile = (Path(__file__).resolve().parent.parent / "Procfile.dev").read_text()
+    assert f"127.0.0.1:{DEMO_SMTP_PORT}" in procfile

@@ -177,6 +177,9 @@ def _build(rng: random.Random, now: datetime, password: str, n_tickets: int) -> 
     from routing.demo import create_routing  # routing builds on tickets, not the reverse
 
     create_routing(boxes, agents)
+    from conduit.demo import create_outbox
+
+    create_outbox()
     profiles, signatures = set_up_agents(boxes, agents)
     customers, spammers = create_contacts(rng, agents)
     world = World(rng, now, boxes, agents, repliers, profiles, signatures, customers, spammers)
