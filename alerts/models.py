@@ -135,3 +135,138 @@ class AlertReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} → {self.agent_id}"
+
+
+class WatchState(models.Model):
+    """The last known state of something watched for crossings ("watermark:12" is high,
+    "disk:media" is low): an alert is raised only when a conditional update moves it, so a
+    crossing alerts once however many workers look, and staying crossed alerts never."""
+
+    key = models.CharField(max_length=100, unique=True)
+    state = models.CharField(max_length=20)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "watched state"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.state}"
+
+
+class EscalationRule(models.Model):
+    """No agent reply within N hours: warn the owner after M hours, then escalate.
+
+    A rule for one ticketbox wins over the rule for all ticketboxes (ticketbox empty).
+    Hours count from the ticket's oldest unanswered customer message.
+    """
+
+    name = models.CharField(max_length=100)
+    ticketbox = models.ForeignKey(
+        "tickets.Ticketbox",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="escalation_rules",
+        help_text="Empty: every ticketbox without a rule of its own.",
+    )
+    warn_after_hours = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Warn the ticket's owner after this many hours (empty: no warning stage).",
+    )
+    escalate_after_hours = models.DecimalField(max_digits=7, decimal_places=2)
+    escalate_to = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty: the ticketbox's supervisor.",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "escalation rule"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticketbox"],
+                condition=Q(ticketbox__isnull=False),
+                name="escalationrule_one_per_box",
+                violation_error_message="This ticketbox already has an escalation rule.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        warn, escalate = self.warn_after_hours, self.escalate_after_hours
+        if escalate is not None and escalate <= 0:
+            raise ValidationError({"escalate_after_hours": "Give a positive number of hours."})
+        if warn is not None and escalate is not None and not 0 < warn < escalate:
+            raise ValidationError(
+                {"warn_after_hours": "The warning comes before the escalation (and after 0)."}
+            )
+
+
+class LogType(models.TextChoices):
+    INBOUND = "inbound", "Inbound messaging"
+    OUTBOUND = "outbound", "Outbound messaging"
+    ROUTING = "routing", "Routing"
+    ALERTS = "alerts", "Alerts"
+    SECURITY = "security", "Security"
+    SYSTEM = "system", "System"
+
+
+class LogSeverity(models.IntegerChoices):
+    """Python's logging levels, so the store sorts and filters like ``logging`` does."""
+
+    DEBUG = 10, "Debug"
+    INFO = 20, "Info"
+    WARNING = 30, "Warning"
+    ERROR = 40, "Error"
+    CRITICAL = 50, "Critical"
+
+
+class LogEntry(models.Model):
+    """One log record kept for administrators (Python logging feeds it)."""
+
+    at = models.DateTimeField()
+    type = models.CharField(max_length=10, choices=LogType.choices)
+    severity = models.PositiveSmallIntegerField(choices=LogSeverity.choices)
+    logger = models.CharField(max_length=200)
+    message = models.TextField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "log entry"
+        verbose_name_plural = "log entries"
+        indexes = [
+            models.Index(fields=["at"], name="logentry_at"),
+            models.Index(fields=["type", "at"], name="logentry_type_at"),
+            models.Index(fields=["severity", "at"], name="logentry_severity_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_severity_display()}: {self.message[:80]}"
+
+
+class LogPolicy(models.Model):
+    """Per log type, the lowest severity that is kept (types without a row keep info)."""
+
+    type = models.CharField(max_length=10, choices=LogType.choices, unique=True)
+    min_severity = models.PositiveSmallIntegerField(
+        choices=LogSeverity.choices, default=LogSeverity.INFO
+    )
+
+    class Meta:
+        ordering = ["type"]
+        verbose_name = "log policy"
+        verbose_name_plural = "log policies"
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()}: {self.get_min_severity_display()} and above"

@@ -1,4 +1,4 @@
-"""Django admin for mail sources and the conduit's raw store."""
+"""Django admin for mail sources, the conduit's raw store, SMTP destinations and the spool."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from conduit.fetch import open_mailbox
-from conduit.forms import MailSourceForm
-from conduit.models import InboundMessage, MailSource, OutboundMessage, SourceMessage
+from conduit.forms import MailSourceForm, SmtpDestinationForm
+from conduit.models import (
+    DeliveryAttempt,
+    InboundMessage,
+    MailSource,
+    OutboundMessage,
+    SmtpDestination,
+    SourceMessage,
+)
 from conduit.remote import SourceError
+from conduit.secretbox import SecretUnreadable
+from conduit.smtp import Server, SmtpProblem, check_server, reply_line
+from conduit.spool import send_now
 from mailflow.admin import EvidenceAdmin
 
 # Written by the fetcher, shown to the admin.
@@ -24,6 +34,16 @@ STATUS_FIELDS: tuple[str, ...] = (
     "oversize_count",
     "lease_holder",
     "lease_expires_at",
+    "created_at",
+    "updated_at",
+)
+
+# Written by the spooler, shown to the admin.
+DESTINATION_STATUS: tuple[str, ...] = (
+    "last_success_at",
+    "last_error",
+    "last_error_at",
+    "sent_count",
     "created_at",
     "updated_at",
 )
@@ -194,6 +214,28 @@ class InboundMessageAdmin(EvidenceAdmin):
         )
 
 
+ATTEMPT_FIELDS = (
+    "started_at",
+    "destination",
+    "outcome",
+    "smtp_code",
+    "smtp_status",
+    "smtp_text",
+    "refused_recipients",
+)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ATTEMPT_FIELDS
+    readonly_fields = ATTEMPT_FIELDS
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(EvidenceAdmin):
     """The outbound spool: what we send, to whom, and how delivery went."""
@@ -205,13 +247,104 @@ class OutboundMessageAdmin(EvidenceAdmin):
         "subject",
         "state",
         "attempts",
+        "last_reply",
+        "next_attempt_at",
         "sent_at",
     ]
-    list_filter = ["state", "kind", "created_at"]
+    list_filter = ["state", "kind", "created_at", "destination"]
     search_fields = ["subject", "message_id", "recipients", "envelope_from"]
     date_hierarchy = "created_at"
     raw_id_fields = ["ticket", "ticket_message"]
+    inlines = [DeliveryAttemptInline]
+    actions = ["send_now", "retry"]
 
     @admin.display(description="To")
     def recipient_list(self, obj: OutboundMessage) -> str:
         return ", ".join(obj.recipients)
+
+    @admin.display(description="Last SMTP reply")
+    def last_reply(self, obj: OutboundMessage) -> str:
+        return (reply_line(obj.smtp_code, obj.smtp_text) or obj.last_error)[:160]
+
+    @admin.action(description="Send now (queued and deferred mail)")
+    def send_now(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        waiting = [OutboundMessage.State.QUEUED, OutboundMessage.State.DEFERRED]
+        self._send(request, list(queryset.filter(state__in=waiting).values_list("pk", flat=True)))
+
+    @admin.action(description="Retry (failed mail gets another attempt)")
+    def retry(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        failed = queryset.filter(state=OutboundMessage.State.FAILED)
+        self._send(request, list(failed.values_list("pk", flat=True)))
+
+    def _send(self, request: HttpRequest, ids: list[int]) -> None:
+        if not ids:
+            self.message_user(request, "None of these can be sent now.", messages.WARNING)
+            return
+        spool_round = send_now(ids)
+        level = messages.SUCCESS if spool_round.sent == len(ids) else messages.WARNING
+        self.message_user(
+            request, f"{spool_round}. The State and Last SMTP reply columns say more.", level
+        )
+
+
+@admin.register(SmtpDestination)
+class SmtpDestinationAdmin(admin.ModelAdmin):
+    form = SmtpDestinationForm
+    list_display = [
+        "name",
+        "enabled",
+        "is_default",
+        "host",
+        "effective_port",
+        "security",
+        "auth",
+        "concurrency",
+        "status",
+        "sent_count",
+    ]
+    list_filter = ["enabled", "security", "auth"]
+    search_fields = ["name", "host", "username"]
+    actions = ["test_connection"]
+    readonly_fields = DESTINATION_STATUS
+    fieldsets = [
+        (None, {"fields": ["name", "enabled", "is_default"]}),
+        (
+            "Server",
+            {
+                "fields": [
+                    "host",
+                    "port",
+                    "security",
+                    "verify_certificate",
+                    "timeout_seconds",
+                    "helo_name",
+                ]
+            },
+        ),
+        ("Login", {"fields": ["auth", "username", "new_password"]}),
+        ("Sending", {"fields": ["max_message_bytes", "concurrency"]}),
+        ("Status", {"fields": DESTINATION_STATUS}),
+    ]
+
+    @admin.display(description="Port")
+    def effective_port(self, obj: SmtpDestination) -> int:
+        return obj.effective_port
+
+    @admin.display(description="Status")
+    def status(self, obj: SmtpDestination) -> str:
+        if obj.last_error and (
+            obj.last_success_at is None
+            or (obj.last_error_at or obj.created_at) > obj.last_success_at
+        ):
+            return f"failing: {obj.last_error[:120]}"
+        return "ok" if obj.last_success_at else "nothing sent yet"
+
+    @admin.action(description="Test connection and login")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[SmtpDestination]) -> None:
+        for destination in queryset:
+            try:
+                answer = check_server(Server.of(destination))
+            except (SmtpProblem, SecretUnreadable) as exc:
+                self.message_user(request, f"{destination}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{destination}: {answer}", messages.SUCCESS)

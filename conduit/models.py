@@ -156,6 +156,7 @@ class InboundMessage(models.Model):
         FAILED = "failed", "Routing failed"
         QUARANTINED = "quarantined", "Quarantined"
         DISCARDED = "discarded", "Discarded by a rule"
+        BOUNCE = "bounce", "Delivery report, recorded on its message"
 
     raw = models.FileField(upload_to=raw_mail_path, max_length=255)
     size = models.PositiveBigIntegerField(help_text="Size of the raw message in bytes.")

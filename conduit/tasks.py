@@ -1,10 +1,10 @@
-"""Celery tasks of the conduit (thin wrappers around conduit.fetch)."""
+"""Celery tasks of the conduit (thin wrappers around conduit.fetch and conduit.spool)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from conduit import fetch
+from conduit import fetch, spool
 from conduit.models import MailSource
 from routing.tasks import enqueue_routes
 
@@ -24,3 +24,9 @@ def fetch_source(source_id: int) -> str:
     if source is None:
         return f"mail source {source_id} no longer exists"
     return fetch.fetch_source(source, after_store=enqueue_routes).summary()
+
+
+@shared_task(name="conduit.spool_send", ignore_result=True)
+def spool_send() -> str:
+    """Beat tick: send the spool's due mail (one query when nothing is due)."""
+    return str(spool.send_due())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -16,8 +16,15 @@ class ContactEmailInline(admin.TabularInline):
     model = ContactEmail
     formset = ContactEmailFormSet
     extra = 1
-    fields = ["address", "is_primary", "created_at"]
-    readonly_fields = ["created_at"]
+    fields = [
+        "address",
+        "is_primary",
+        "hard_bounces",
+        "soft_bounces",
+        "last_bounce_category",
+        "created_at",
+    ]
+    readonly_fields = ["hard_bounces", "soft_bounces", "last_bounce_category", "created_at"]
 
 
 @admin.register(Contact)
@@ -31,6 +38,22 @@ class ContactAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
     readonly_fields = ["created_at", "updated_at"]
     ordering = ["name"]
+    actions = ["reset_bounce_count"]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # A corrected address is a new address: its old bounces are not its own.
+        for inline in formset.forms:
+            if inline.instance.pk and "address" in inline.changed_data:
+                for field, value in NO_BOUNCES.items():
+                    setattr(inline.instance, field, value)
+        super().save_formset(request, form, formset, change)
+
+    @admin.action(description="Reset the bounce count of their addresses")
+    def reset_bounce_count(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        changed = reset_bounces(ContactEmail.objects.filter(contact__in=queryset))
+        self.message_user(
+            request, f"Bounce count reset on {changed} address(es).", messages.SUCCESS
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         return (
@@ -66,12 +89,45 @@ class ContactAdmin(admin.ModelAdmin):
         return obj.ticket_count
 
 
+NO_BOUNCES: dict[str, Any] = {
+    "hard_bounces": 0,
+    "soft_bounces": 0,
+    "last_bounce_at": None,
+    "last_bounce_category": "",
+    "last_bounce_diagnostic": "",
+}
+
+
+def reset_bounces(addresses: QuerySet[ContactEmail]) -> int:
+    """Forget an address's bounces (the customer fixed their mailbox): mail to it is no
+    longer refused. Returns how many addresses changed."""
+    return addresses.update(**NO_BOUNCES)
+
+
 @admin.register(ContactEmail)
 class ContactEmailAdmin(admin.ModelAdmin):
-    list_display = ["address", "contact", "is_primary", "created_at"]
+    list_display = [
+        "address",
+        "contact",
+        "is_primary",
+        "hard_bounces",
+        "soft_bounces",
+        "last_bounce_at",
+        "created_at",
+    ]
+    list_filter = ["last_bounce_category"]
     search_fields = ["address", "contact__name"]
     list_select_related = ["contact"]
     autocomplete_fields = ["contact"]
+    readonly_fields = ["last_bounce_at", "last_bounce_category", "last_bounce_diagnostic"]
+    actions = ["reset_bounce_count"]
+
+    @admin.action(description="Reset the bounce count (send to these addresses again)")
+    def reset_bounce_count(self, request: HttpRequest, queryset: QuerySet[ContactEmail]) -> None:
+        changed = reset_bounces(queryset)
+        self.message_user(
+            request, f"Bounce count reset on {changed} address(es).", messages.SUCCESS
+        )
 
 
 @admin.register(ContactField)

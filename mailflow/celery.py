@@ -20,6 +20,15 @@ app.autodiscover_tasks(["mailflow"])
 app.conf.beat_schedule = {
     # Queue a fetch for each mail source whose check interval has passed.
     "conduit-fetch-due-sources": {"task": "conduit.fetch_due_sources", "schedule": 10.0},
+    # Send the outbound spool's due mail (retries included).
+    "conduit-spool-send": {"task": "conduit.spool_send", "schedule": 10.0},
     # Route stored mails whose route task was lost.
     "routing-route-unrouted": {"task": "routing.route_unrouted", "schedule": 120.0},
+    # Alerts: ticket age, watermarks, escalation, mail sources; disk space; log retention.
+    "alerts-ticket-age": {"task": "alerts.check_ticket_age", "schedule": 60.0},
+    "alerts-watermarks": {"task": "alerts.check_watermarks", "schedule": 60.0},
+    "alerts-escalations": {"task": "alerts.run_escalations", "schedule": 60.0},
+    "alerts-sources": {"task": "alerts.check_sources", "schedule": 60.0},
+    "alerts-disk": {"task": "alerts.check_disk", "schedule": 600.0},
+    "alerts-purge-log": {"task": "alerts.purge_log", "schedule": 86400.0},
 }

@@ -268,8 +268,10 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # The log viewer's store (alerts.LogEntry), filtered per type by LogPolicy.
+        "store": {"class": "alerts.logging.LogStoreHandler"},
     },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "root": {"handlers": ["console", "store"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": "INFO"},
         "django.db.backends": {"level": "INFO"},

@@ -10,10 +10,12 @@ from datetime import datetime
 from django.db.models import F
 from django.utils import timezone
 
+from alerts.notify import notify_new_tickets
 from conduit.models import InboundMessage
 from conduit.store import write_media_file
 from contacts.services import find_or_create_contacts
 from routing import automail
+from routing.bounces import record_delivery_reports
 from routing.models import BlockedSender, RoutingRule
 from routing.plan import TRASH, Plan
 from tickets.models import Attachment, Message, Note, Ticket, TicketEvent, attachment_file_name
@@ -23,8 +25,9 @@ logger = logging.getLogger("mailflow.routing")
 
 
 def apply_plans(plans: list[Plan]) -> None:
-    kept = [p for p in plans if not p.discarded]
+    kept = [p for p in plans if not p.discarded and p.bounce is None]
     _discard([p for p in plans if p.discarded])
+    record_delivery_reports(p for p in plans if p.bounce is not None)
     if kept:
         save_attachment_files(kept)
         contacts = find_or_create_contacts(
@@ -36,6 +39,7 @@ def apply_plans(plans: list[Plan]) -> None:
         _write_messages(kept)
         _touch_threaded_tickets([p for p in kept if not p.new_ticket])
         _record_new_tickets([p for p in kept if p.new_ticket])
+        notify_new_tickets([p.on_ticket for p in kept if p.new_ticket])
     automail.send_automatic_mail(plans)
     _count_hits(plans)
 
@@ -147,6 +151,8 @@ def _touch_threaded_tickets(replies: list[Plan]) -> None:
         received: datetime = plan.received_at
         if ticket.last_customer_message_at is None or received > ticket.last_customer_message_at:
             ticket.last_customer_message_at = received
+        if ticket.awaiting_reply_since is None or ticket.status == Ticket.Status.CLOSED:
+            ticket.awaiting_reply_since = received  # the ticket-age and escalation clock
         if plan.reopen and ticket.status != Ticket.Status.OPEN:
             events.append(
                 TicketEvent(
@@ -161,7 +167,8 @@ def _touch_threaded_tickets(replies: list[Plan]) -> None:
     for ticket in tickets.values():
         ticket.updated_at = now
     Ticket.objects.bulk_update(
-        tickets.values(), ["last_customer_message_at", "status", "closed_at", "updated_at"]
+        tickets.values(),
+        ["last_customer_message_at", "awaiting_reply_since", "status", "closed_at", "updated_at"],
     )
     events += [
         TicketEvent(

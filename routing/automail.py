@@ -60,6 +60,7 @@ def _merge_values(plan: Plan, ticket: Ticket) -> dict[str, str]:
         "ticket.number": str(ticket.number),
         "ticket.subject": ticket.subject,
         "ticketbox.name": ticket.ticketbox.name,
+        "ticketbox.expected_response_time": ticket.ticketbox.expected_response_time,
         "agent.name": (ticket.owner.get_full_name() or ticket.owner.get_username())
         if ticket.owner_id and ticket.owner
         else "",

@@ -135,6 +135,8 @@ def _shown(plan: Plan, field: str, header: str) -> list[str]:
 def _result(plan: Plan) -> dict[str, Any]:
     if plan.discarded:
         return {"action": "discard", "why": plan.delete_reason, **_forward(plan)}
+    if plan.bounce is not None:
+        return plan.bounce.explained()
     if plan.ticket is not None or plan.parent is not None:
         return {"action": "add to ticket", "ticket": plan.ticket.number if plan.ticket else None}
     owner = get_user_model().objects.filter(pk=plan.owner_id).first() if plan.owner_id else None

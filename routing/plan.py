@@ -20,6 +20,7 @@ from conduit.mime import ParsedMessage
 from conduit.models import InboundMessage
 from contacts.models import Contact
 from contacts.selectors import contacts_by_address
+from routing.bounces import DeliveryReport, find_delivery_reports
 from routing.facts import MailFacts
 from routing.loops import auto_reply_refusal, is_our_loop, recently_replied, reply_address
 from routing.ruleset import BlockedMatch, CompiledCondition, CompiledRule, RuleSet
@@ -76,6 +77,7 @@ class Plan:
     forward_to: tuple[str, ...] = ()
     forward_reason: str = ""
     message: Message | None = None
+    bounce: DeliveryReport | None = None  # a report on our own mail: recorded, no ticket
 
     @property
     def sender(self) -> str:
@@ -101,7 +103,15 @@ class Plan:
 
 
 def plan_batch(plans: list[Plan], ruleset: RuleSet, *, trace: bool = False) -> list[Plan]:
-    """Decide every mail of the batch (in order of arrival). Reads only."""
+    """Decide every mail of the batch (in order of arrival). Reads only. Delivery reports
+    and automatic answers to our own mail (``routing.bounces``) take no part in threading,
+    rules or automatic mail: they are recorded on the message they report on."""
+    find_delivery_reports(plans)
+    _plan_customer_mail([p for p in plans if p.bounce is None], ruleset, trace=trace)
+    return plans
+
+
+def _plan_customer_mail(plans: list[Plan], ruleset: RuleSet, *, trace: bool) -> None:
     for plan in plans:
         plan.priority = PRIORITIES.get(plan.parsed.priority, Ticket.Priority.NORMAL)
         plan.blocked = ruleset.blocked(plan.sender)
@@ -125,7 +135,6 @@ def plan_batch(plans: list[Plan], ruleset: RuleSet, *, trace: bool = False) -> l
             plan.new_ticket = not plan.discarded
     _choose_ticketboxes(plans, ruleset)
     _choose_automatic_mail(plans, ruleset)
-    return plans
 
 
 def _thread(plans: list[Plan]) -> None:

@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from alerts.models import AlertKind
+from alerts.services import Severity, raise_alert
 from conduit.antivirus import StreamTooLarge, scan_message
 from conduit.mime import parse_message
 from conduit.models import InboundMessage
@@ -117,7 +119,7 @@ def _route_batch(inbound_ids: Sequence[int], *, scan: bool = True) -> list[Route
     if plans:
         plan_batch(plans, current_ruleset())
         apply_plans(plans)
-        routed = [p.stored.pk for p in plans if not p.discarded]
+        routed = [p.stored.pk for p in plans if not p.discarded and p.bounce is None]
         InboundMessage.objects.filter(pk__in=routed).update(
             state=InboundMessage.State.ROUTED, error=""
         )
@@ -159,6 +161,13 @@ def _quarantined(inbound: InboundMessage, raw: bytes) -> bool:
         if verdict is None or not verdict.infected:
             return False
         reason = f"Virus found by {verdict.scanner}: {verdict.signature}"
+        raise_alert(
+            AlertKind.VIRUS_FOUND,
+            title=f"Virus found: {verdict.signature} in {inbound} (quarantined)",
+            body=f"Inbound message {inbound.pk} from {inbound.origin or 'an import'}.",
+            severity=Severity.CRITICAL,
+            once_key=f"virus_found:{inbound.pk}",
+        )
     inbound.state = InboundMessage.State.QUARANTINED
     inbound.error = reason[:5000]
     inbound.save(update_fields=["state", "error"])

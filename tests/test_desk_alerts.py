@@ -14,7 +14,7 @@ from alerts.services import alert_type, raise_alert, unread_count
 from conduit.outbound import OutboundMessage
 from tests.factories import make_agent, make_ticket, make_ticketbox
 from tickets.agents import ADMINISTRATORS
-from tickets.models import Ticket, TicketboxAccess, TicketEvent
+from tickets.models import Ticket, TicketboxAccess
 
 pytestmark = pytest.mark.django_db
 READ = TicketboxAccess.Level.READ
@@ -152,7 +152,10 @@ def test_escalation_counters_count_only_tickets_the_agent_may_see() -> None:
     for target in (box, hidden):
         Ticket.objects.filter(pk=make_ticket(ticketbox=target).pk).update(escalated_to=boss)
     warned = make_ticket(ticketbox=box)
-    TicketEvent.objects.create(ticket=warned, kind=TicketEvent.Kind.ESCALATION_WARNING)
+    # As alerts.escalation's warning stage leaves it: warned during the current wait.
+    Ticket.objects.filter(pk=warned.pk).update(
+        awaiting_reply_since=warned.created_at, escalation_warned_at=warned.created_at
+    )
     body = client_for(me).get(reverse("desk:alerts")).content.decode()
     assert "Escalation warnings: <strong>1</strong>" in body
     assert "Escalated tickets open: <strong>1</strong>" in body

@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from conduit.outbound import OutboundMessage
+from conduit.verp import return_path_for
 from contacts.models import Contact, ContactEmail
 from contacts.services import find_or_create_contact
 from routing import ruleset
@@ -170,7 +171,8 @@ def test_reply_queues_threaded_framed_signed_mail_that_is_not_automatic(
 
     outbound = the_outbound()
     assert outbound.ticket_message_id == sent.pk and outbound.ticket_id == ticket.pk
-    assert outbound.envelope_from == FROM and outbound.recipients == ["carla@example.net"]
+    assert outbound.envelope_from == return_path_for(outbound.pk, FROM)
+    assert outbound.recipients == ["carla@example.net"]
     mail = spooled(outbound)
     assert mail["To"] == "Carla Customer <carla@example.net>"
     assert mail["From"] == f"Acme Support <{FROM}>"
@@ -358,7 +360,8 @@ def test_missing_from_address_is_a_clear_form_error_and_sends_nothing(
 
     settings.MAILFLOW = {**settings.MAILFLOW, "DEFAULT_FROM": "desk@fallback.example"}
     assert desk.post(reply_url(ticket), form_of(page)).status_code == 302
-    assert the_outbound().envelope_from == "desk@fallback.example"
+    outbound = the_outbound()
+    assert outbound.envelope_from == return_path_for(outbound.pk, "desk@fallback.example")
 
 
 @pytest.mark.parametrize(

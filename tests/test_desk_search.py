@@ -222,7 +222,9 @@ def test_the_page_costs_the_same_queries_for_many_results(
         Message.objects.create(ticket=ticket, direction="in", date=ticket.created_at, text="widget")
         Note.objects.create(ticket=ticket, author=agent, body="widget")
     search(agent_client, "widget")  # warm the session and profile
-    with django_assert_max_num_queries(20) as few:
+    # The ceiling: session, agent, rights, the sidebar (counts, unread alerts, report
+    # permission) and the search; what matters is that more results cost no more.
+    with django_assert_max_num_queries(24) as few:
         search(agent_client, "widget")
     for n in range(30):
         ticket = make_ticket(f"Widget {n}", ticketbox=box)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from conduit.compose import LOOP_HEADER, loop_token
 from conduit.models import InboundMessage
 from conduit.outbound import OutboundMessage
+from conduit.verp import return_path_for
 from routing import ruleset
 from routing.loops import claim_auto_reply_slots
 from routing.models import AutoReplyLog, BlockedSender, RoutingRule, RuleCondition
@@ -307,7 +308,7 @@ def test_ordinary_mail_gets_one_auto_reply(support: Ticketbox, case: str) -> Non
     [reply] = auto_replies()
     assert reply.recipients == ["carla@example.net"]
     assert reply.ticket_id == outcome.ticket_id
-    assert reply.envelope_from == SUPPORT
+    assert reply.envelope_from == return_path_for(reply.pk, SUPPORT)
     assert TicketEvent.objects.filter(
         ticket_id=outcome.ticket_id, kind=TicketEvent.Kind.AUTO_REPLY
     ).exists()
@@ -321,7 +322,8 @@ def test_rule_auto_reply_is_sent_and_is_loop_safe_too() -> None:
     route(mail(sender="list@lists.example", message_id="<l1@x>", extra="Precedence: list\r\n"))
     [reply] = auto_replies()
     assert reply.recipients == ["carla@example.net"]
-    assert reply.envelope_from == DEFAULT_FROM  # Unassigned has no From address of its own
+    # Unassigned has no From address of its own
+    assert reply.envelope_from == return_path_for(reply.pk, DEFAULT_FROM)
     assert Ticket.objects.count() == 2
 
 
@@ -437,7 +439,11 @@ def test_polite_peer_auto_replies_get_no_answer(support: Ticketbox, how: str) ->
         AutoReplyLog.objects.all().delete()  # the window is not what protects us here
         route(peer_answer(ours, n, how=how, polite=True))
     assert auto_replies() == [ours]
-    assert InboundMessage.objects.filter(state=InboundMessage.State.ROUTED).count() == 4
+    # Answers naming our auto-reply are recorded on it (routing.bounces), the rest routed.
+    handled = [InboundMessage.State.ROUTED, InboundMessage.State.BOUNCE]
+    assert InboundMessage.objects.filter(state__in=handled).count() == 4
+    recorded = InboundMessage.objects.filter(state=InboundMessage.State.BOUNCE).count()
+    assert recorded == (3 if how == "in_reply_to" else 0)
     assert set(Ticket.objects.values_list("ticketbox", flat=True)) == {support.pk}
 
 

@@ -21,6 +21,7 @@ import routing.ruleset
 from conduit.compose import loop_token
 from conduit.models import InboundMessage, MailSource
 from conduit.outbound import OutboundMessage
+from conduit.verp import return_path_for
 from routing.facts import MailFacts
 from routing.models import AutoReplyLog, RoutingRule, RuleCondition
 from routing.ruleset import CompiledCondition, CompiledRule, RuleSet, compile_ruleset
@@ -479,7 +480,7 @@ def test_auto_reply_queues_a_loop_safe_reply_with_merge_fields(default_from: str
     assert outbound.kind == OutboundMessage.Kind.AUTO_REPLY
     assert outbound.state == OutboundMessage.State.QUEUED
     assert outbound.recipients == ["carla@example.net"]
-    assert outbound.envelope_from == default_from
+    assert outbound.envelope_from == return_path_for(outbound.pk, default_from)
     assert outbound.ticket_id == ticket.pk
     with outbound.raw.open("rb") as handle:
         raw = handle.read()
@@ -508,7 +509,7 @@ def test_auto_reply_uses_the_ticketboxs_from_address(settings: Any) -> None:
     make_rule(cond("subject", "contains", "widget"), file_into=box, auto_reply=response)
     route(mail())
     outbound = OutboundMessage.objects.get(kind="auto_reply")
-    assert outbound.envelope_from == "sales@shop.example"
+    assert outbound.envelope_from == return_path_for(outbound.pk, "sales@shop.example")
     assert outbound_mail(outbound)["From"].addresses[0].display_name == "Shop Sales"
 
 
@@ -566,7 +567,7 @@ def test_forward_to_queues_a_copy_with_the_original_attached(default_from: str) 
     outbound = OutboundMessage.objects.get()
     assert outbound.kind == OutboundMessage.Kind.FORWARD
     assert outbound.recipients == ["boss@example.org", "audit@example.org"]
-    assert outbound.envelope_from == default_from
+    assert outbound.envelope_from == return_path_for(outbound.pk, default_from)
     assert outbound.ticket_id == ticket.pk
     sent = outbound_mail(outbound)
     assert [a.addr_spec for a in sent["To"].addresses] == ["boss@example.org", "audit@example.org"]

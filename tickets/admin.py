@@ -62,15 +62,34 @@ class TicketboxAdmin(admin.ModelAdmin):
     autocomplete_fields = ["auto_reply_response"]
     fieldsets = [
         (None, {"fields": ["name", "description"]}),
-        ("Outbound mail", {"fields": ["from_name", "from_address", "header", "footer"]}),
-        ("Agents", {"fields": ["require_get_oldest"]}),
+        (
+            "Outbound mail",
+            {
+                "fields": [
+                    "from_name",
+                    "from_address",
+                    "header",
+                    "footer",
+                    "smtp_destination",
+                    "track_delivery",
+                ]
+            },
+        ),
+        ("Agents", {"fields": ["require_get_oldest", "supervisor"]}),
         (
             "Alerts",
             {"fields": ["age_alert_minutes", "low_watermark", "high_watermark"]},
         ),
         (
             "Auto-reply",
-            {"fields": ["auto_reply", "auto_reply_threshold", "auto_reply_response"]},
+            {
+                "fields": [
+                    "auto_reply",
+                    "auto_reply_threshold",
+                    "auto_reply_response",
+                    "expected_response_time",
+                ]
+            },
         ),
         ("Audit", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]

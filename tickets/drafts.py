@@ -281,7 +281,11 @@ def contact_suggestions(query: str, *, limit: int = 10) -> list[dict[str, str]]:
     ]
     seen: dict[int, tuple[Any, ...]] = {}
     for email in (email for found in matches for email in found):
-        seen[email.pk] = (email.starts, email.contact.name, email.address, email)
+        folded = query.casefold()
+        starts = not email.address.casefold().startswith(folded) and not (
+            email.contact.name.casefold().startswith(folded)
+        )
+        seen[email.pk] = (starts, email.contact.name, email.address, email)
     emails = [row[-1] for row in sorted(seen.values(), key=lambda row: row[:3])[:limit]]
     return [
         {

@@ -109,6 +109,12 @@ class Ticketbox(models.Model):
         related_name="supervised_ticketboxes",
         help_text="Receives escalations from this ticketbox's escalation rules.",
     )
+    expected_response_time = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Told to customers in auto-replies ({{ ticketbox.expected_response_time }}), "
+        "e.g. 'within one working day'.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -273,6 +279,12 @@ class Ticket(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="escalated_tickets"
     )
     escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_warned_at = models.DateTimeField(null=True, blank=True)
+    awaiting_reply_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the oldest customer message no agent has answered yet arrived.",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     first_response_at = models.DateTimeField(
@@ -313,6 +325,13 @@ class Ticket(models.Model):
             models.Index(fields=["owner", "status"], name="ticket_owner_status"),
             models.Index(fields=["contact", "created_at"], name="ticket_contact"),
             models.Index(fields=["deleted_at"], name="ticket_trash"),
+            # The periodic ticket-age and escalation checks (alerts.age, alerts.escalation).
+            models.Index(
+                fields=["ticketbox", "awaiting_reply_since"],
+                condition=Q(awaiting_reply_since__isnull=False, deleted_at__isnull=True)
+                & ~Q(status="closed"),
+                name="ticket_awaiting_reply",
+            ),
         ]
 
     def __str__(self) -> str:

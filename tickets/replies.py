@@ -22,12 +22,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from conduit.compose import Draft, DraftAttachment, compose
+from conduit.compose import Draft, DraftAttachment, HeaderInjection, compose
 from conduit.outbound import OutboundMessage
 from conduit.spool import queue_outbound
 from conduit.store import write_media_file
+from conduit.tracking import link_rewriter, new_token, pixel_url
+from contacts.models import ContactEmail
 from contacts.services import find_or_create_contacts
 from routing.ruleset import current_ruleset
 from routing.threads import new_message_id, tagged_subject
@@ -183,6 +186,7 @@ def send_reply(
     box = ticket.ticketbox
     from_address = outbound_from(box)
     to, cc = _checked(to, "To"), _checked(cc, "Cc")
+    refuse_bounced_addresses([address for _, address in [*to, *cc]])
     if not to:
         raise ReplyError("Add at least one address to send to.")
     if ticket.deleted_at is not None:
@@ -203,20 +207,26 @@ def send_reply(
         in_reply_to = answering.message_id
         references = [r for r in [*answering.reference_list(), answering.message_id] if r]
     message_id = new_message_id(ticket.number)
-    raw = compose(
-        Draft(
-            from_name=box.from_name,
-            from_address=from_address,
-            to=to,
-            cc=cc,
-            subject=subject,
-            text=text,
-            message_id=message_id,
-            in_reply_to=in_reply_to,
-            references=references,
-            attachments=[draft for draft, _ in files],
+    token = new_token() if box.track_delivery else None
+    try:
+        raw = compose(
+            Draft(
+                from_name=box.from_name,
+                from_address=from_address,
+                to=to,
+                cc=cc,
+                subject=subject,
+                text=text,
+                message_id=message_id,
+                in_reply_to=in_reply_to,
+                references=references,
+                attachments=[draft for draft, _ in files],
+                track_link=link_rewriter(token) if token else None,
+                tracking_pixel=pixel_url(token) if token else "",
+            )
         )
-    )
+    except HeaderInjection as error:
+        raise ReplyError(str(error)) from error
     for draft, sha256 in files:  # content-addressed: a rolled-back send leaves a reusable file
         write_media_file(attachment_file_name(sha256), draft.data)
     now = timezone.now()
@@ -248,6 +258,7 @@ def send_reply(
             subject=subject,
             ticket_id=locked.pk,
             ticket_message_id=message.pk,
+            tracking_token=token,
         )
         _after_sending(locked, agent=agent, mode=mode, then_status=then_status, now=now)
         TicketEvent.objects.create(
@@ -313,6 +324,32 @@ def open_outbound_ticket(
             signature=signature,
             uploads=uploads,
             then_status=then_status,
+        )
+
+
+def refuse_bounced_addresses(addresses: Sequence[str]) -> None:
+    """Refuse mail to an address that bounced permanently MAILFLOW_HARD_BOUNCE_LIMIT times
+    (counted by ``routing.bounces``): sending again only earns the desk a bad reputation.
+    One query for all recipients."""
+    limit = settings.MAILFLOW["HARD_BOUNCE_LIMIT"]
+    if limit <= 0 or not addresses:
+        return
+    wanted = {address.lower() for address in addresses}
+    bounced = list(
+        ContactEmail.objects.annotate(lower=Lower("address")).filter(
+            lower__in=wanted, hard_bounces__gte=limit
+        )
+    )
+    if bounced:
+        email = min(bounced, key=lambda e: e.address.lower())
+        why = (
+            f" ({_one_line(email.last_bounce_diagnostic)[:120]})"
+            if email.last_bounce_diagnostic
+            else ""
+        )
+        raise ReplyError(
+            f"Mail to {email.address} bounced {email.hard_bounces} times{why}; it will not be "
+            "sent. Correct the address or reset it on the contact."
         )
 
 
@@ -385,10 +422,11 @@ def _attachment_rows(message: Message, files: list[tuple[DraftAttachment, str]])
 
 
 def _after_sending(ticket: Ticket, *, agent: Any, mode: Mode, then_status: str, now: Any) -> None:
-    changed = ["last_agent_message_at", "updated_at"]
+    changed = ["last_agent_message_at", "awaiting_reply_since", "updated_at"]
     events = []
     if mode != Mode.FORWARD:
         ticket.last_agent_message_at = now
+        ticket.awaiting_reply_since = None  # answered: the ticket-age clock stops
         if ticket.first_response_at is None:
             ticket.first_response_at = now
             changed.append("first_response_at")

@@ -106,6 +106,7 @@ def open_tickets(specs: list[NewTicket], *, actor: Any = None) -> list[Ticket]:
                     status=spec.status,
                     created_at=spec.created_at or timezone.now(),
                     last_customer_message_at=spec.last_customer_message_at,
+                    awaiting_reply_since=spec.last_customer_message_at,
                     follow_up_of=spec.follow_up_of,
                     closed_at=now if spec.status == Ticket.Status.CLOSED else None,
                     deleted_at=now if spec.in_trash else None,

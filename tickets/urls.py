@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("tickets.urls_compose")),
     path("", include("tickets.urls_search")),
     path("", include("alerts.urls")),
+    path("", include("reports.urls")),
 ]

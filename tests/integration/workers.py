@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,3 +54,15 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def worker_env(redis_url: str, database_url: str, settings: Any, var_dir: Path) -> dict[str, str]:
+    """What a worker needs to share the test's broker, database and media folder."""
+    return {
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": "",
+        "DATABASE_URL": database_url,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "MAILFLOW_VAR_DIR": str(var_dir),
+    }

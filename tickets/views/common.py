@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.http import HttpRequest
 
 from alerts.services import unread_count
+from reports.scope import can_report
 from tickets.agents import AgentProfile
 from tickets.models import Ticket
 from tickets.selectors import box_levels, visible_tickets
@@ -24,7 +25,7 @@ def profile_of(agent: Any) -> AgentProfile:
 def sidebar(request: HttpRequest) -> dict[str, Any]:
     """My Shortcuts: my open tickets, my shortcut ticketboxes with open counts (one
     grouped query), other agents I review, my unread alerts, the trash."""
-    agent = request.user
+    agent: Any = request.user
     profile = profile_of(agent)
     levels = box_levels(agent)
     boxes = list(profile.shortcut_ticketboxes.all())
@@ -42,5 +43,6 @@ def sidebar(request: HttpRequest) -> dict[str, Any]:
         "shortcut_boxes": [(box, counts.get(box.pk, 0)) for box in boxes],
         "my_open": open_tickets.filter(owner=agent).count(),
         "unread_alerts": unread_count(agent),
+        "can_report": can_report(agent),
         "shortcut_agents": list(profile.shortcut_agents.all()) if levels is None or levels else [],
     }

@@ -7,6 +7,7 @@ import base64
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -15,7 +16,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
+from conduit.deliveries import delivery_status_line
 from conduit.mime_html import REMOTE_IMAGE_ATTRIBUTE
+from conduit.outbound import BounceCategory
 from conduit.store import read_raw
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.selectors import (
@@ -48,8 +51,13 @@ def ticket_view(request: HttpRequest, number: int) -> HttpResponse:
         messages.info(request, f"{box} hands out tickets with Get Oldest.")
         return redirect("desk:ticketbox", box_id=box.pk)
     thread = list(
-        ticket.messages.select_related("author").prefetch_related("attachments", "deliveries")
+        ticket.messages.select_related("author").prefetch_related(
+            "attachments", "deliveries__tries"
+        )
     )
+    for message in thread:
+        for outbound in message.deliveries.all():
+            outbound.status_line = delivery_status_line(outbound)
     contact = ticket.contact
     other_tickets = (
         visible_tickets(agent)
@@ -66,7 +74,8 @@ def ticket_view(request: HttpRequest, number: int) -> HttpResponse:
         "notes": notes_visible(agent, ticket),
         "events": TicketEvent.objects.filter(ticket=ticket).select_related("actor"),
         "contact": contact,
-        "contact_emails": list(contact.emails.all()) if contact else [],
+        "contact_emails": _with_bounce_labels(list(contact.emails.all())) if contact else [],
+        "hard_bounce_limit": settings.MAILFLOW["HARD_BOUNCE_LIMIT"] or 10**9,
         "other_tickets": other_tickets,
         "can_reply": level >= REPLY and not ticket.in_trash,
         "can_manage": level >= MANAGE,
@@ -194,3 +203,11 @@ def attachment_download(request: HttpRequest, pk: int, inline: bool = False) -> 
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def _with_bounce_labels(emails: list[Any]) -> list[Any]:
+    """Each address with the words for its last bounce ("no such user")."""
+    labels = dict(BounceCategory.choices)
+    for email in emails:
+        email.bounce_label = labels.get(email.last_bounce_category, "")
+    return emails

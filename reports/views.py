@@ -1,0 +1,158 @@
+"""Report pages, Excel downloads and export progress (thin: the work is in
+``reports.registry`` reports and ``reports.exports``). Who may not report gets 404."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.timezone import localtime
+from django.views.decorators.http import require_POST
+
+from reports import charts, exports
+from reports.filters import ReportFilterForm, default_data, describe
+from reports.models import ReportExport
+from reports.registry import REPORTS, Report, UnknownReport, report_named
+from reports.scope import can_report
+from tickets.views.common import sidebar
+
+View = Callable[..., HttpResponseBase]
+
+
+def supervisors_only(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not can_report(request.user):
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def shown(value: Any, kind: str) -> str:
+    """A cell as the page shows it."""
+    if value is None or value == "":
+        return "—"
+    if kind == "duration":
+        minutes = round(value.total_seconds() / 60)
+        days, rest = divmod(minutes, 24 * 60)
+        return (f"{days} d " if days else "") + f"{rest // 60} h {rest % 60:02} min"
+    if kind == "datetime":
+        return localtime(value).strftime("%Y-%m-%d %H:%M")
+    if kind == "float":
+        return f"{value:,.2f}"
+    if kind == "int":
+        return f"{value:,}"
+    return str(value)
+
+
+def _report(name: str) -> Report:
+    try:
+        return report_named(name)
+    except UnknownReport:
+        raise Http404("No such report.") from None
+
+
+@supervisors_only
+def report_index(request: HttpRequest) -> HttpResponse:
+    context = {"title": "Reports", "view": "reports", "reports": REPORTS.values()}
+    return render(request, "desk/reports.html", {**sidebar(request), **context})
+
+
+@supervisors_only
+def report_page(request: HttpRequest, name: str) -> HttpResponse:
+    report = _report(name)
+    form = ReportFilterForm(request.GET or None, agent=request.user, report=report)
+    context: dict[str, Any] = {"title": report.title, "view": "reports", "report": report}
+    if request.GET and not form.is_valid():
+        return render(
+            request, "desk/reports_report.html", {**sidebar(request), **context, "form": form}
+        )
+    if not request.GET:
+        form = ReportFilterForm(default_data(report), agent=request.user, report=report)
+        form.is_valid()
+    filters = form.filters()
+    table = report.run(request.user, filters)
+    rows = list(table.rows)
+    table.rows = rows
+    context |= {
+        "form": form,
+        "filters": describe(report, filters),
+        "columns": table.columns,
+        "rows": rows,
+        "cells": [
+            [(shown(v, c.kind), c.kind) for v, c in zip(row, table.columns, strict=True)]
+            for row in rows
+        ],
+        "note": table.note,
+        "cut": report.screen_rows is not None and len(rows) >= report.screen_rows,
+        "chart": charts.render(report.chart, table, report.title) if report.chart and rows else "",
+    }
+    return render(request, "desk/reports_report.html", {**sidebar(request), **context})
+
+
+@supervisors_only
+@require_POST
+def report_export(request: HttpRequest, name: str) -> HttpResponseBase:
+    """Small: the workbook at once. Large: queued for a worker, then the progress page."""
+    report = _report(name)
+    form = ReportFilterForm(request.POST, agent=request.user, report=report)
+    if not form.is_valid():
+        return redirect(reverse("desk:report", args=[name]))
+    filters = form.filters()
+    table = exports.full_table(report, request.user, filters)
+    if not exports.is_small(table):
+        export = exports.request_export(request.user, report, filters)
+        return redirect("desk:report_export_page", pk=export.pk)
+    out = io.BytesIO()
+    exports.write_export(report, request.user, filters, out, table=table)
+    out.seek(0)
+    return FileResponse(out, as_attachment=True, filename=exports.file_name(report, filters))
+
+
+def _own_export(request: HttpRequest, pk: int) -> ReportExport:
+    return get_object_or_404(ReportExport, pk=pk, requested_by=request.user)
+
+
+@supervisors_only
+def export_page(request: HttpRequest, pk: int) -> HttpResponse:
+    export = _own_export(request, pk)
+    context = {
+        "title": f"Export: {_report(export.report).title}",
+        "view": "reports",
+        "export": export,
+        "report": _report(export.report),
+    }
+    return render(request, "desk/reports_export.html", {**sidebar(request), **context})
+
+
+@supervisors_only
+def export_status(request: HttpRequest, pk: int) -> JsonResponse:
+    export = _own_export(request, pk)
+    done = export.state == ReportExport.State.DONE
+    return JsonResponse(
+        {
+            "state": export.state,
+            "progress": export.progress,
+            "rows": export.row_count,
+            "error": export.error,
+            "download": reverse("desk:report_download", args=[export.pk]) if done else "",
+        }
+    )
+
+
+@supervisors_only
+def export_download(request: HttpRequest, pk: int) -> FileResponse:
+    export = _own_export(request, pk)
+    if export.state != ReportExport.State.DONE or not export.file:
+        raise Http404("Not ready.")
+    name = (export.file.name or "report.xlsx").rsplit("/", 1)[-1]
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
