@@ -10,7 +10,7 @@ from django.db.models import Q
 from conduit import secretbox
 
 
-class SmtpDestination(models.Model):
+class SmtpDestination(secretbox.EncryptedPassword, models.Model):
     """An SMTP server the spooler hands mail to (a smarthost, the provider's relay)."""
 
     class Security(models.TextChoices):
@@ -94,14 +94,6 @@ class SmtpDestination(models.Model):
             errors["enabled"] = "The default destination must be enabled."
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def password(self) -> str:
-        return secretbox.decrypt(self.password_encrypted) if self.password_encrypted else ""
-
-    @password.setter
-    def password(self, value: str) -> None:
-        self.password_encrypted = secretbox.encrypt(value) if value else ""
 
     @property
     def effective_port(self) -> int:

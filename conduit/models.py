@@ -9,7 +9,7 @@ from django.db import models
 from conduit import secretbox
 
 
-class MailSource(models.Model):
+class MailSource(secretbox.EncryptedPassword, models.Model):
     """A POP3 or IMAP mailbox the conduit reads customer mail from."""
 
     class Protocol(models.TextChoices):
@@ -119,14 +119,6 @@ class MailSource(models.Model):
             errors["folder"] = "POP3 has no folders; leave INBOX or use IMAP."
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def password(self) -> str:
-        return secretbox.decrypt(self.password_encrypted) if self.password_encrypted else ""
-
-    @password.setter
-    def password(self, value: str) -> None:
-        self.password_encrypted = secretbox.encrypt(value) if value else ""
 
     @property
     def effective_port(self) -> int:

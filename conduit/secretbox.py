@@ -48,3 +48,18 @@ def decrypt(token: str) -> str:
             "key it was encrypted with. Put the old key back (after the new one) or enter the "
             "password again."
         ) from exc
+
+
+class EncryptedPassword:
+    """For models with a ``password_encrypted`` field: ``password`` reads and writes it in
+    clear text, the database only ever holds it encrypted."""
+
+    password_encrypted: str
+
+    @property
+    def password(self) -> str:
+        return decrypt(self.password_encrypted) if self.password_encrypted else ""
+
+    @password.setter
+    def password(self, value: str) -> None:
+        self.password_encrypted = encrypt(value) if value else ""

@@ -4,9 +4,7 @@ and each alert is raised exactly once."""
 
 from __future__ import annotations
 
-import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +18,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertKind, EscalationRule, WatchState
 from conduit.models import MailSource
 from tests.factories import make_agent, make_ticket, make_ticketbox
-from tests.integration.workers import start_worker, stop_workers, worker_env
+from tests.integration.workers import two_workers, worker_env
 from tickets.models import TicketboxAccess, TicketEvent
 
 pytestmark = [
@@ -49,17 +47,8 @@ def workers(
     env = worker_env(redis_url, database_url, settings, tmp_path / "var")
     # Every volume counts as low on space: the disk alert must come once per volume.
     env["MAILFLOW_DISK_FREE_MIN_PERCENT"] = "100"
-    queues = [f"jobs-{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
-    processes: list[subprocess.Popen[bytes]] = [
-        start_worker(env, queue, log) for queue, log in zip(queues, logs, strict=True)
-    ]
-    client = Celery(broker=redis_url)
-    client.conf.update(task_serializer="json", accept_content=["json"])
-    try:
-        yield client, queues, logs
-    finally:
-        stop_workers(processes)
+    with two_workers(env, "jobs", tmp_path) as running:
+        yield running
 
 
 def _a_help_desk_in_trouble(now: Any) -> None:

@@ -3,7 +3,6 @@ rule set, route mail before and after rules change in the database."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from django.db import transaction
 from conduit.models import InboundMessage
 from conduit.store import store_raw
 from routing.models import RoutingRule, RuleCondition
-from tests.integration.workers import start_worker, stop_workers
+from tests.integration.workers import two_workers, worker_env
 from tickets.models import Message, Ticket, Ticketbox
 from tickets.services import unassigned_ticketbox
 
@@ -28,25 +27,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.django_db(
 def workers(
     redis_url: str, database_url: str, settings: Any, tmp_path: Path
 ) -> Iterator[tuple[Celery, list[str], list[Path]]]:
-    env = {
-        "CELERY_BROKER_URL": redis_url,
-        "CELERY_RESULT_BACKEND": "",
-        "DATABASE_URL": database_url,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "SECRET_KEY": settings.SECRET_KEY,
-        "MAILFLOW_VAR_DIR": str(tmp_path / "var"),
-    }
-    queues = [f"route-{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
-    processes: list[subprocess.Popen[bytes]] = [
-        start_worker(env, queue, log) for queue, log in zip(queues, logs, strict=True)
-    ]
-    client = Celery(broker=redis_url)
-    client.conf.update(task_serializer="json", accept_content=["json"])
-    try:
-        yield client, queues, logs
-    finally:
-        stop_workers(processes)
+    env = worker_env(redis_url, database_url, settings, tmp_path / "var")
+    with two_workers(env, "route", tmp_path) as running:
+        yield running
 
 
 def _route_on(client: Celery, queue: str, logs: list[Path], subject: str) -> Ticket:

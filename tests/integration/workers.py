@@ -6,8 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from celery import Celery
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,3 +71,20 @@ def worker_env(redis_url: str, database_url: str, settings: Any, var_dir: Path) 
         "SECRET_KEY": settings.SECRET_KEY,
         "MAILFLOW_VAR_DIR": str(var_dir),
     }
+
+
+@contextmanager
+def two_workers(
+    env: dict[str, str], prefix: str, log_dir: Path
+) -> Iterator[tuple[Celery, list[str], list[Path]]]:
+    """Two workers, each on a queue of its own, and a client to send them tasks: yields
+    (client, queues, log files)."""
+    queues = [f"{prefix}-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    logs = [log_dir / f"worker-{n}.log" for n in range(2)]
+    processes = [start_worker(env, queue, log) for queue, log in zip(queues, logs, strict=True)]
+    client = Celery(broker=env["CELERY_BROKER_URL"])
+    client.conf.update(task_serializer="json", accept_content=["json"])
+    try:
+        yield client, queues, logs
+    finally:
+        stop_workers(processes)
