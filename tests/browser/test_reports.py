@@ -90,6 +90,7 @@ def test_a_large_export_shows_progress_then_the_download_link(
 ) -> None:
     _supervised_desk()
     monkeypatch.setattr(exports, "DIRECT_LIMIT", 5)
+
     # The worker: the same task, in a thread of the test server's process.
     def work(pk: int) -> None:
         try:
