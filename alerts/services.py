@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -53,51 +53,16 @@ def raise_alert(
     Returns None when the type is turned off or the ``once_key`` was used before. About a
     ticket or a ticketbox, only agents who may see that ticketbox get a copy.
     """
-    config = alert_type(kind)
-    if not config.enabled:
-        return None
-    ticketbox = ticketbox or (ticket.ticketbox if ticket is not None else None)
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(
-                kind=kind,
-                severity=severity,
-                title=title[:300],
-                body=body,
-                ticket=ticket,
-                ticketbox=ticketbox,
-                once_key=once_key,
-                created_at=now or timezone.now(),
-            )
-    except IntegrityError:
-        if once_key and Alert.objects.filter(once_key=once_key).exists():
-            return None
-        raise
-    if config.internal:
-        people = _recipients(config, agents, ticketbox_id=getattr(ticketbox, "pk", None))
-        AlertReceipt.objects.bulk_create([AlertReceipt(alert=alert, agent=p) for p in people])
-    if config.by_email:
-        alert.emailed_to = _queue_email(alert, config.email_to)
-        alert.save(update_fields=["emailed_to"])
-    return alert
-
-
-def _recipients(config: AlertType, agents: Iterable[Any], *, ticketbox_id: int | None) -> list:
-    from tickets.selectors import READ, level_on
-
-    User = get_user_model()
-    chosen = {a.pk for a in agents}
-    rows = list(config.recipients.values_list("agent_id", "group_id"))
-    people = Q(pk__in=chosen | {agent for agent, _ in rows if agent})
-    groups = [group for _, group in rows if group]
-    if groups:
-        people |= Q(groups__in=groups)
-    if not rows and not chosen:
-        people = Q(is_superuser=True) | Q(groups__name=ADMINISTRATORS)
-    found = list(User.objects.filter(people, is_active=True).distinct())
-    if ticketbox_id is None:
-        return found
-    return [p for p in found if level_on(p, ticketbox_id) >= READ]
+    draft = AlertDraft(
+        title=title,
+        body=body,
+        ticket_id=getattr(ticket, "pk", None),
+        ticketbox_id=getattr(ticketbox, "pk", None) or getattr(ticket, "ticketbox_id", None),
+        agent_ids=frozenset(agent.pk for agent in agents),
+        once_key=once_key,
+    )
+    made = raise_alerts(kind, [draft], severity=severity, now=now)
+    return made[0] if made else None
 
 
 def _queue_email(alert: Alert, email_to: str) -> str:
@@ -197,7 +162,7 @@ def raise_alerts(
 ) -> list[Alert]:
     """Raise many alerts of one kind in a constant number of queries (the periodic jobs).
 
-    Like ``raise_alert`` for each draft: the type's recipients (unless ``type_recipients``
+    ``raise_alert`` is this with one draft. Per draft: the type's recipients (unless ``type_recipients``
     is off) and the draft's agents, else Administrators, each only where they may see the
     ticketbox. Drafts whose ``once_key`` was used before, by this or a racing worker, are
     skipped: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` decides. Returns the alerts
