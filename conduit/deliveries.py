@@ -256,7 +256,7 @@ def _tell_agent(outbound: OutboundMessage, what: str, *, attempts: list[Delivery
     if outbound.kind not in (OutboundMessage.Kind.REPLY, OutboundMessage.Kind.FORWARD):
         logger.warning("Outbound message %s %s: %s", outbound.pk, what, line)
         return
-    author = outbound.ticket_message.author if outbound.ticket_message else None
+    author = outbound.author
     to = ", ".join(outbound.recipients)
     raise_alert(
         "outbound_failure",

@@ -7,6 +7,8 @@ never lost for one that committed. The spooler (``conduit.spool``) delivers queu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
@@ -123,6 +125,11 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {', '.join(self.recipients)}: {self.subject}"
+
+    @property
+    def author(self) -> Any:
+        """The agent who wrote the reply this mail delivers (None for automatic mail)."""
+        return self.ticket_message.author if self.ticket_message is not None else None
 
 
 class DeliveryAttempt(models.Model):

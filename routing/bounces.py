@@ -142,9 +142,9 @@ def record_delivery_reports(plans: Iterable[Plan]) -> None:
         )
         _record_on_outbound(delivery, inbound, now=now)
         bounces = _count_on_contact(delivery, now=now) if report.failed else None
-        title = _title(delivery)
+        title, note = _title(delivery), _note(plan, bounces)
         if outbound.ticket is not None:
-            Note.objects.create(ticket=outbound.ticket, author=None, body=_note(plan, bounces))
+            Note.objects.create(ticket=outbound.ticket, author=None, body=note)
             answer = report.category in ANSWERS
             TicketEvent.objects.create(
                 ticket=outbound.ticket,
@@ -152,12 +152,11 @@ def record_delivery_reports(plans: Iterable[Plan]) -> None:
                 detail={"why": title, "outbound": outbound.pk, "report": inbound.pk},
             )
         if _alerts_agent(delivery):
-            message = outbound.ticket_message
-            author = message.author if message is not None else None
+            author = outbound.author
             raise_alert(
                 "outbound_failure",
                 title=title,
-                body=_note(plan, bounces),
+                body=note,
                 ticket=outbound.ticket,
                 agents=[author] if author is not None else [],
                 once_key=f"bounce:{outbound.pk}:{inbound.pk}",
