@@ -162,9 +162,9 @@ def raise_alerts(
 ) -> list[Alert]:
     """Raise many alerts of one kind in a constant number of queries (the periodic jobs).
 
-    ``raise_alert`` is this with one draft. Per draft: the type's recipients (unless ``type_recipients``
-    is off) and the draft's agents, else Administrators, each only where they may see the
-    ticketbox. Drafts whose ``once_key`` was used before, by this or a racing worker, are
+    ``raise_alert`` is this with one draft. Per draft: the type's recipients (unless
+    ``type_recipients`` is off) and the draft's agents, else Administrators, each only where
+    they may see the ticketbox. Drafts whose ``once_key`` was used before, by this or a racing worker, are
     skipped: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` decides. Returns the alerts
     made. The email channel sends one digest for the lot.
     """
