@@ -164,9 +164,9 @@ def raise_alerts(
 
     ``raise_alert`` is this with one draft. Per draft: the type's recipients (unless
     ``type_recipients`` is off) and the draft's agents, else Administrators, each only where
-    they may see the ticketbox. Drafts whose ``once_key`` was used before, by this or a racing worker, are
-    skipped: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` decides. Returns the alerts
-    made. The email channel sends one digest for the lot.
+    they may see the ticketbox. Drafts whose ``once_key`` was used before, by this or a
+    racing worker, are skipped: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` decides.
+    Returns the alerts made. The email channel sends one digest for the lot.
     """
     config = alert_type(kind)
     if not config.enabled or not drafts:
