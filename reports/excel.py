@@ -4,12 +4,12 @@ Dates are dates, times are times, durations are durations and counts are numbers
 header is styled, frozen and filterable; trend and group reports get a native chart; a
 Filters sheet says what was asked. Text that a spreadsheet would run as a formula
 (beginning with = + - @, tab or carriage return) is written as text, quote-prefixed.
+The rows themselves go through ``sheet_rows`` (a million of them in well under a minute).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,10 +22,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from reports.registry import Report
-from reports.table import Column, Table
+from reports.sheet_rows import FORMULA_STARTS, Rendered, SheetRows, StreamedSheet
+from reports.table import Table
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PROGRESS_EVERY = 5000
+BATCH = 1000  # rows rendered, parsed and written at a time
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2F6FDE")
 WIDTHS = {"text": 28, "int": 12, "float": 12, "date": 12, "datetime": 19, "duration": 14}
@@ -56,47 +57,6 @@ def as_text(ws: WriteOnlyWorksheet, value: str) -> Any:
     cell.data_type = "s"
     cell.quotePrefix = True
     return cell
-
-
-def _converters(ws: WriteOnlyWorksheet, columns: list[Column]) -> list[Callable[[Any], Any]]:
-    """Per column: the value as Excel takes it (local times without a zone, safe text)."""
-    zone = timezone.get_current_timezone()
-
-    def local(value: datetime | None) -> datetime | None:
-        if value is None or timezone.is_naive(value):
-            return value
-        return value.astimezone(zone).replace(tzinfo=None)
-
-    def text(value: Any) -> Any:
-        return as_text(ws, value) if isinstance(value, str) else value
-
-    def keep(value: Any) -> Any:
-        return value
-
-    def styled(fmt: str) -> Callable[[Any], Any]:
-        # One styled cell per column, given each row's value: a write-only sheet writes a
-        # row out as it is appended, so the cell is free again for the next row (and the
-        # style is looked up once, not once per cell: a million-row export is cell-bound).
-        cell = WriteOnlyCell(ws)
-        cell.number_format = fmt
-
-        def put(value: Any) -> Any:
-            if value is None:
-                return None
-            cell.value = local(value) if isinstance(value, datetime) else value
-            return cell
-
-        return put
-
-    found: list[Callable[[Any], Any]] = []
-    for column in columns:
-        if column.kind == "text":
-            found.append(text)
-        elif column.kind in FORMATS:
-            found.append(styled(FORMATS[column.kind]))
-        else:
-            found.append(keep)
-    return found
 
 
 def _chart(ws: WriteOnlyWorksheet, report: Report, table: Table, rows: int) -> None:
@@ -143,20 +103,26 @@ def write_workbook(
     ``progress`` is called with the rows written so far, every few thousand rows.
     """
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(report.title[:31])
+    ws = StreamedSheet(wb, report.title[:31])
+    wb._add_sheet(ws)
     for n, column in enumerate(table.columns, start=1):
         width = 50 if column.key == "subject" else WIDTHS[column.kind]
         ws.column_dimensions[get_column_letter(n)].width = max(width, len(column.label) * 0.9)
     ws.freeze_panes = "A2"
     ws.append(_header(ws, [c.label for c in table.columns]))
-    convert = _converters(ws, table.columns)
-    pairs = list(enumerate(convert))
-    rows = 0
+    kinds = [c.kind for c in table.columns]
+    render = SheetRows(ws, kinds, FORMATS, timezone.get_current_timezone())
+    rows, batch = 0, []
     for row in table.rows:
-        ws.append([convert_one(row[i]) for i, convert_one in pairs])
         rows += 1
+        batch.append(render.row(rows + 1, row))
+        if len(batch) == BATCH:
+            ws.append_rendered(Rendered("".join(batch), len(batch)))
+            batch = []
         if progress is not None and rows % PROGRESS_EVERY == 0:
             progress(rows)
+    if batch:
+        ws.append_rendered(Rendered("".join(batch), len(batch)))
     last = get_column_letter(len(table.columns))
     ws.auto_filter.ref = f"A1:{last}{rows + 1}"
     _chart(ws, report, table, rows)
