@@ -31,4 +31,6 @@ app.conf.beat_schedule = {
     "alerts-sources": {"task": "alerts.check_sources", "schedule": 60.0},
     "alerts-disk": {"task": "alerts.check_disk", "schedule": 600.0},
     "alerts-purge-log": {"task": "alerts.purge_log", "schedule": 86400.0},
+    # Report exports: delete old ones with their files, fail the ones no worker finished.
+    "reports-tidy-exports": {"task": "reports.tidy_exports", "schedule": 3600.0},
 }

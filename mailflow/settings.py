@@ -315,6 +315,9 @@ MAILFLOW = {
     "DISK_FREE_MIN_PERCENT": env.float("MAILFLOW_DISK_FREE_MIN_PERCENT", default=10.0),
     # Log entries older than this many days are purged.
     "LOG_RETENTION_DAYS": env.int("MAILFLOW_LOG_RETENTION_DAYS", default=90),
+    # Report exports (Excel files written by a worker) are deleted after this many days;
+    # 0 keeps them.
+    "REPORT_EXPORT_KEEP_DAYS": env.int("MAILFLOW_REPORT_EXPORT_KEEP_DAYS", default=7),
 }
 
 # Antivirus: stored mail is scanned by ClamAV's clamd before it is routed; infected mail is

@@ -6,6 +6,8 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
+        from reports import checks
         from reports.aggregates import connect
 
         connect()
+        checks.register()

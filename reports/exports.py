@@ -2,7 +2,9 @@
 
 A large export is a ``ReportExport`` row (queued → running → done or failed) that a Celery
 task fills in; the page polls its progress. The numbers are computed with the rights of
-the agent who asked, when the worker runs.
+the agent who asked, when the worker runs. Hourly housekeeping (``tidy_exports``) deletes
+exports older than ``MAILFLOW_REPORT_EXPORT_KEEP_DAYS`` with their files, and fails the
+ones no worker finished (a worker that stopped mid-export leaves them running).
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import partial
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -22,9 +26,15 @@ from reports.filters import describe
 from reports.models import ReportExport
 from reports.registry import Report, report_named
 from reports.table import Filters, Table
+from tickets.purge import delete_files_on_commit
 
 log = logging.getLogger(__name__)
 DIRECT_LIMIT = 5000  # rows: more than this goes to a worker with a progress bar
+UNFINISHED_AFTER = timedelta(hours=6)  # a million rows take about a minute
+UNFINISHED = (
+    "No worker finished this export within 6 hours: a worker stopped, or none is running. "
+    "Export the report again."
+)
 
 
 def file_name(report: Report, filters: Filters) -> str:
@@ -104,3 +114,32 @@ def run_export(export_id: int) -> ReportExport:
     export.finished_at = timezone.now()
     export.save(update_fields=["state", "progress", "row_count", "file", "finished_at"])
     return export
+
+
+def keep_days() -> int:
+    """Days an export is kept (0: for good)."""
+    return int(settings.MAILFLOW["REPORT_EXPORT_KEEP_DAYS"])
+
+
+def recent_exports(agent: Any, limit: int = 10) -> list[ReportExport]:
+    """The agent's own latest exports (nobody sees another agent's)."""
+    return list(ReportExport.objects.filter(requested_by=agent)[:limit])
+
+
+def tidy_exports(now: datetime) -> tuple[int, int]:
+    """Delete exports older than the keep period (their files after commit) and fail the
+    queued or running ones no worker finished; returns (deleted, failed)."""
+    with transaction.atomic():
+        failed = ReportExport.objects.filter(
+            state__in=[ReportExport.State.QUEUED, ReportExport.State.RUNNING],
+            created_at__lt=now - UNFINISHED_AFTER,
+        ).update(state=ReportExport.State.FAILED, error=UNFINISHED, finished_at=now)
+        if not keep_days():
+            return 0, failed
+        old = ReportExport.objects.filter(created_at__lt=now - timedelta(days=keep_days()))
+        files = [name for name in old.values_list("file", flat=True) if name]
+        deleted, _ = old.delete()
+        delete_files_on_commit(files, "with an old report export")
+    if deleted or failed:
+        log.info("report exports: %d old ones deleted, %d unfinished ones failed", deleted, failed)
+    return deleted, failed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from reports import exports
 
@@ -10,3 +11,8 @@ from reports import exports
 @shared_task(name="reports.run_export", ignore_result=True)
 def run_report_export(export_id: int) -> str:
     return exports.run_export(export_id).state
+
+
+@shared_task(name="reports.tidy_exports", ignore_result=True)
+def tidy_exports() -> tuple[int, int]:
+    return exports.tidy_exports(timezone.now())

@@ -63,7 +63,16 @@ def _report(name: str) -> Report:
 
 @supervisors_only
 def report_index(request: HttpRequest) -> HttpResponse:
-    context = {"title": "Reports", "view": "reports", "reports": REPORTS.values()}
+    context = {
+        "title": "Reports",
+        "view": "reports",
+        "reports": REPORTS.values(),
+        "exports": [
+            (export, REPORTS[export.report].title if export.report in REPORTS else export.report)
+            for export in exports.recent_exports(request.user)
+        ],
+        "keep_days": exports.keep_days(),
+    }
     return render(request, "desk/reports.html", {**sidebar(request), **context})
 
 
@@ -130,6 +139,7 @@ def export_page(request: HttpRequest, pk: int) -> HttpResponse:
         "view": "reports",
         "export": export,
         "report": _report(export.report),
+        "keep_days": exports.keep_days(),
     }
     return render(request, "desk/reports_export.html", {**sidebar(request), **context})
 

@@ -16,6 +16,7 @@ from reports.excel import as_text
 from reports.exports import write_export
 from reports.registry import REPORTS
 from tests.test_reports_queries import EVIL, seed_desk, week
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +131,12 @@ def test_export_report_command_refuses_an_unknown_report(tmp_path: Path) -> None
             "export_report", "nope", "--from", "2025-03-01", "--to", "2025-03-07",
             "--out", str(tmp_path / "x.xlsx"),
         )  # fmt: skip
+
+
+def test_a_subject_with_control_characters_is_exported_not_refused() -> None:
+    # Mail carries whatever bytes a sender wrote; the export shows them as U+FFFD.
+    desk = seed_desk()
+    Ticket.objects.filter(number=1003).update(subject="Broken\x1b[31m red\x07")
+    sheet = export("ticket_list", desk.supervisor).active
+    by_number = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    assert by_number[1003][2].value == "Broken\ufffd[31m red\ufffd"

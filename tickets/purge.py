@@ -46,13 +46,20 @@ def _purge_chunk(ids: list[int]) -> int:
     files -= set(InboundMessage.objects.filter(raw__in=files).values_list("raw", flat=True))
     files |= {attachment_file_name(sha) for sha in shas - still_used}
     names = sorted(name for name in files if name)
-    transaction.on_commit(lambda: _delete_files(names))
+    delete_files_on_commit(names, "after emptying the trash")
     return count
 
 
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError as error:
-            logger.warning("Could not delete %s after emptying the trash: %s", name, error)
+def delete_files_on_commit(names: Sequence[str], why: str) -> None:
+    """Remove these stored files once the current transaction commits (none if it rolls
+    back); a file that cannot be removed is logged (``why`` says when) and skipped."""
+    names = list(names)
+
+    def delete() -> None:
+        for name in names:
+            try:
+                default_storage.delete(name)
+            except OSError as error:
+                logger.warning("Could not delete %s %s: %s", name, why, error)
+
+    transaction.on_commit(delete)
