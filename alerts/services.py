@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,6 +23,9 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertKind, AlertReceipt, AlertType
 from tickets.agents import ADMINISTRATORS
+
+if TYPE_CHECKING:
+    from conduit.compose import DraftAttachment
 
 logger = logging.getLogger(__name__)
 Severity = Alert.Severity
@@ -77,7 +80,13 @@ def _queue_email(alert: Alert, email_to: str) -> str:
 
 
 def queue_notification(
-    to: list[str], *, subject: str, text: str, ticket_number: int = 0, ticket_id: int | None = None
+    to: list[str],
+    *,
+    subject: str,
+    text: str,
+    ticket_number: int = 0,
+    ticket_id: int | None = None,
+    attachments: Sequence[DraftAttachment] = (),
 ) -> str:
     """Queue a notification mail to agents' or admins' addresses through the outbound
     spool (in the caller's transaction); returns the addresses, or '' when not sent."""
@@ -101,6 +110,7 @@ def queue_notification(
             message_id=message_id,
             # RFC 3834: a notification is generated, not a reply; responders keep quiet.
             extra_headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+            attachments=attachments,
         )
     )
     queue_outbound(

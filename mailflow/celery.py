@@ -33,4 +33,6 @@ app.conf.beat_schedule = {
     "alerts-purge-log": {"task": "alerts.purge_log", "schedule": 86400.0},
     # Report exports: delete old ones with their files, fail the ones no worker finished.
     "reports-tidy-exports": {"task": "reports.tidy_exports", "schedule": 3600.0},
+    # Scheduled reports: mail the workbooks that are due.
+    "reports-send-scheduled": {"task": "reports.send_scheduled", "schedule": 300.0},
 }

@@ -7,8 +7,11 @@ cover is still each agent's ticketbox rights (``tickets.selectors.visible_ticket
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 def export_path(instance: ReportExport, filename: str) -> str:
@@ -41,3 +44,77 @@ class ReportExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} for {self.requested_by} ({self.state})"
+
+
+class ScheduledReport(models.Model):
+    """A report mailed as an Excel workbook every day, week or month, for the period just
+    ended (yesterday, last Monday to Sunday, last month), with one agent's rights."""
+
+    class Every(models.TextChoices):
+        DAY = "day", "Every day (yesterday)"
+        WEEK = "week", "Every week (last Monday to Sunday)"
+        MONTH = "month", "Every month (last month)"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    name = models.CharField(max_length=100)
+    report = models.CharField(max_length=40, help_text="Which report.")
+    enabled = models.BooleanField(default=True)
+    run_as = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="scheduled_reports",
+        help_text="The numbers cover the tickets this agent may read.",
+    )
+    recipients = models.TextField(help_text="Email addresses, one per line or comma-separated.")
+    every = models.CharField(max_length=5, choices=Every.choices, default=Every.WEEK)
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.MONDAY, help_text="For weekly reports."
+    )
+    hour = models.PositiveSmallIntegerField(
+        default=7, help_text="Hour of the day it is sent (0–23, in the site's time zone)."
+    )
+    ticketbox = models.ForeignKey(
+        "tickets.Ticketbox", null=True, blank=True, on_delete=models.CASCADE,
+        help_text="Only this ticketbox (empty: all the agent may read).",
+    )  # fmt: skip
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+", help_text="Only tickets this agent owns (empty: anyone's).",
+    )  # fmt: skip
+    grouping = models.CharField(
+        max_length=5, default="day", help_text="Trend reports: day, week, month or year."
+    )
+    by = models.CharField(
+        max_length=20, blank=True, help_text="Reports with a choice of grouping (empty: the first)."
+    )
+    older_than_hours = models.PositiveIntegerField(default=24, help_text="Unanswered mail.")
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_rows = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from reports.schedules import next_run
+
+        if self.enabled:  # the next run follows the schedule as it now is
+            self.next_run_at = next_run(self, timezone.now())
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        from reports.schedules import validate
+
+        validate(self)

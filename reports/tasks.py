@@ -16,3 +16,10 @@ def run_report_export(export_id: int) -> str:
 @shared_task(name="reports.tidy_exports", ignore_result=True)
 def tidy_exports() -> tuple[int, int]:
     return exports.tidy_exports(timezone.now())
+
+
+@shared_task(name="reports.send_scheduled", ignore_result=True)
+def send_scheduled() -> int:
+    from reports import schedules
+
+    return schedules.send_due(timezone.now())
