@@ -21,6 +21,7 @@ from reports.filters import ReportFilterForm, default_data, describe
 from reports.models import ReportExport
 from reports.registry import REPORTS, Report, UnknownReport, report_named
 from reports.scope import can_report
+from reports.table import Column
 from tickets.views.common import sidebar
 
 View = Callable[..., HttpResponseBase]
@@ -52,6 +53,14 @@ def shown(value: Any, kind: str) -> str:
     if kind == "int":
         return f"{value:,}"
     return str(value)
+
+
+def _cell(value: Any, column: Column) -> tuple[str, str, str]:
+    """A cell as shown, its kind, and where it leads: a ticket number (written without a
+    thousands separator) opens the ticket."""
+    if column.key == "number" and value:
+        return str(value), column.kind, reverse("desk:ticket", args=[value])
+    return shown(value, column.kind), column.kind, ""
 
 
 def _report(name: str) -> Report:
@@ -97,10 +106,7 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
         "filters": describe(report, filters),
         "columns": table.columns,
         "rows": rows,
-        "cells": [
-            [(shown(v, c.kind), c.kind) for v, c in zip(row, table.columns, strict=True)]
-            for row in rows
-        ],
+        "cells": [[_cell(v, c) for v, c in zip(row, table.columns, strict=True)] for row in rows],
         "note": table.note,
         "cut": report.screen_rows is not None and len(rows) >= report.screen_rows,
         "chart": charts.render(report.chart, table, report.title) if report.chart and rows else "",

@@ -65,6 +65,15 @@ def test_every_report_page_renders(name: str) -> None:
     assert b'class="tickets report-table"' in page.content
 
 
+def test_ticket_numbers_in_a_report_open_the_ticket() -> None:
+    desk = seed_desk()
+    page = client_for(desk.supervisor).get(reverse("desk:report", args=["ticket_list"]), WEEK)
+    html = page.content.decode()
+    link = reverse("desk:ticket", args=[1001])
+    assert f'<td class="kind-int"><a href="{link}">1001</a></td>' in html  # no "1,001"
+    assert client_for(desk.supervisor).get(link).status_code == 200
+
+
 def test_report_page_never_shows_a_ticketbox_outside_the_agents_rights() -> None:
     desk = seed_desk()
     client = client_for(desk.sales_supervisor)
