@@ -119,3 +119,13 @@ def test_a_large_export_shows_progress_then_the_download_link(
     assert sheet.max_row == 13
     contact = sheet["D2"]
     assert contact.value == "=cmd|' /C calc'!A0" and contact.data_type == "s"
+    # The Reports page lists the export, with its download, for when the page was left.
+    page.goto(f"{live_server.url}/reports/")
+    row = page.locator(".report-exports tr[data-export]")
+    assert row.count() == 1 and "Done" in row.inner_text()
+    assert row.locator("a:has-text('Download')").get_attribute("href").endswith("/file")
+    screenshot(page, "reports-index-exports")
+    # A ticket number in the list opens the ticket.
+    page.goto(f"{live_server.url}/reports/ticket_list/")
+    page.click("table.report-table a:has-text('5000')")
+    page.wait_for_url("**/t/5000/")
