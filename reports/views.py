@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from reports import charts, exports
 from reports.filters import ReportFilterForm, default_data, describe
 from reports.models import ReportExport
+from reports.overview import overview
 from reports.registry import REPORTS, Report, UnknownReport, report_named
 from reports.scope import can_report
 from reports.table import Column
@@ -76,6 +77,11 @@ def report_index(request: HttpRequest) -> HttpResponse:
         "title": "Reports",
         "view": "reports",
         "reports": REPORTS.values(),
+        "figures": [
+            (figure, *(shown(v, "duration" if figure.is_duration else "int") for v in pair))
+            for figure in overview(request.user)
+            for pair in [(figure.value, figure.previous)]
+        ],
         "exports": [
             (export, REPORTS[export.report].title if export.report in REPORTS else export.report)
             for export in exports.recent_exports(request.user)

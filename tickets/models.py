@@ -332,6 +332,10 @@ class Ticket(models.Model):
                 & ~Q(status="closed"),
                 name="ticket_awaiting_reply",
             ),
+            # Reports count tickets closed in a range (history, the overview).
+            models.Index(
+                fields=["closed_at"], condition=Q(closed_at__isnull=False), name="ticket_closed"
+            ),
         ]
 
     def __str__(self) -> str:
