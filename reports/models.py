@@ -96,6 +96,11 @@ class ScheduledReport(models.Model):
         max_length=20, blank=True, help_text="Reports with a choice of grouping (empty: the first)."
     )
     older_than_hours = models.PositiveIntegerField(default=24, help_text="Unanswered mail.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+", editable=False,
+        help_text="The supervisor who subscribed on a report page (they may stop it there).",
+    )  # fmt: skip
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_rows = models.PositiveIntegerField(null=True, blank=True)

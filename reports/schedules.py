@@ -13,6 +13,7 @@ import io
 import logging
 import re
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -191,3 +192,36 @@ def _span(filters: Filters) -> str:
     ):
         return f"{start:%B %Y}"
     return f"{start:%d %b} – {end:%d %b %Y}"
+
+
+def subscribe(agent: Any, report: Report, filters: Filters, every: str) -> ScheduledReport:
+    """A schedule mailing ``report`` to the agent, with their rights and these filters
+    (the dates become the period just ended). Refused, saying why, when it cannot be sent."""
+    if not agent.email:
+        raise ValidationError("Your account has no email address: ask an administrator to add one.")
+    made = ScheduledReport(
+        name=f"{report.title}, every {every}",
+        report=report.name,
+        run_as=agent,
+        created_by=agent,
+        recipients=agent.email,
+        every=every,
+        ticketbox_id=filters.ticketbox,
+        agent_id=filters.agent,
+        grouping=filters.grouping,
+        by=filters.by,
+        older_than_hours=filters.older_than_hours,
+    )
+    made.full_clean()
+    made.save()
+    return made
+
+
+def subscriptions(agent: Any) -> list[ScheduledReport]:
+    """The schedules the agent made on report pages (theirs to stop)."""
+    return list(ScheduledReport.objects.filter(created_by=agent))
+
+
+def unsubscribe(agent: Any, schedule_id: int) -> bool:
+    deleted, _ = ScheduledReport.objects.filter(pk=schedule_id, created_by=agent).delete()
+    return bool(deleted)

@@ -13,4 +13,6 @@ urlpatterns = [
     path("reports/exports/<int:pk>/file", views.export_download, name="report_download"),
     path("reports/<slug:name>/", views.report_page, name="report"),
     path("reports/<slug:name>/export", views.report_export, name="report_export"),
+    path("reports/<slug:name>/subscribe", views.report_subscribe, name="report_subscribe"),
+    path("reports/schedules/<int:pk>/stop", views.schedule_stop, name="report_schedule_stop"),
 ]

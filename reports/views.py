@@ -8,7 +8,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,9 +18,9 @@ from django.urls import reverse
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
-from reports import charts, exports
+from reports import charts, exports, schedules
 from reports.filters import ReportFilterForm, default_data, describe
-from reports.models import ReportExport
+from reports.models import ReportExport, ScheduledReport
 from reports.overview import overview
 from reports.registry import REPORTS, Report, UnknownReport, report_named
 from reports.scope import can_report
@@ -87,6 +89,7 @@ def report_index(request: HttpRequest) -> HttpResponse:
             for export in exports.recent_exports(request.user)
         ],
         "keep_days": exports.keep_days(),
+        "subscriptions": schedules.subscriptions(request.user),
     }
     return render(request, "desk/reports.html", {**sidebar(request), **context})
 
@@ -178,3 +181,34 @@ def export_download(request: HttpRequest, pk: int) -> FileResponse:
         raise Http404("Not ready.")
     name = (export.file.name or "report.xlsx").rsplit("/", 1)[-1]
     return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
+
+
+@supervisors_only
+@require_POST
+def report_subscribe(request: HttpRequest, name: str) -> HttpResponseBase:
+    """Mail this report, with the filters on the page, to the agent every day, week or month."""
+    report = _report(name)
+    form = ReportFilterForm(request.POST, agent=request.user, report=report)
+    every = request.POST.get("every", "")
+    if not form.is_valid() or every not in ScheduledReport.Every.values:
+        messages.error(request, "Choose the filters again, and every day, week or month.")
+        return redirect(reverse("desk:report", args=[name]))
+    try:
+        made = schedules.subscribe(request.user, report, form.filters(), every)
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+        return redirect(reverse("desk:report", args=[name]))
+    when = made.next_run_at and localtime(made.next_run_at).strftime("%a %d %b %Y, %H:%M")
+    messages.success(
+        request, f"“{made.name}” will be mailed to {made.recipients}; first on {when}."
+    )
+    return redirect("desk:reports")
+
+
+@supervisors_only
+@require_POST
+def schedule_stop(request: HttpRequest, pk: int) -> HttpResponseBase:
+    if not schedules.unsubscribe(request.user, pk):
+        raise Http404("No such scheduled report of yours.")
+    messages.success(request, "The scheduled report is stopped.")
+    return redirect("desk:reports")

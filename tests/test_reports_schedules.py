@@ -243,3 +243,56 @@ def test_admin_adds_a_schedule_and_sends_it_now() -> None:
     (mail,) = mails()
     assert mail["Subject"].startswith("Response times")
     assert "Weekly Support" in client.get(changelist).content.decode()
+
+
+def supervisor_with(email: str) -> tuple[Any, Client]:
+    desk = seed_desk()
+    desk.supervisor.email = email
+    desk.supervisor.save()
+    client = Client()
+    client.force_login(desk.supervisor)
+    return desk, client
+
+
+def test_a_supervisor_subscribes_on_the_report_page_and_stops_it() -> None:
+    desk, client = supervisor_with("sue@example.com")
+    page = client.get(reverse("desk:report", args=["response_times"]), {"by": "ticketbox"})
+    assert b"data-subscribe" in page.content
+    response = client.post(
+        reverse("desk:report_subscribe", args=["response_times"]),
+        {"by": "ticketbox", "ticketbox": desk.boxes["Sales"].pk, "every": "month"},
+        follow=True,
+    )
+    made = ScheduledReport.objects.get()
+    assert (made.name, made.report, made.every) == (
+        "Response times, every month",
+        "response_times",
+        "month",
+    )
+    assert made.run_as == made.created_by == desk.supervisor
+    assert made.recipients == "sue@example.com" and made.hour == 7
+    assert (made.by, made.ticketbox_id) == ("ticketbox", desk.boxes["Sales"].pk)
+    html = response.content.decode()
+    assert "will be mailed to sue@example.com" in html
+    assert f'data-schedule="{made.pk}"' in html and "Mailed to you" in html
+    # Nobody else may stop it; Sue may.
+    other = Client()
+    other.force_login(desk.sales_supervisor)
+    stop = reverse("desk:report_schedule_stop", args=[made.pk])
+    assert other.post(stop).status_code == 404
+    assert f'data-schedule="{made.pk}"' not in other.get(reverse("desk:reports")).content.decode()
+    assert client.post(stop).status_code == 302
+    assert not ScheduledReport.objects.exists()
+
+
+def test_subscribing_without_an_email_address_says_what_to_do() -> None:
+    desk, client = supervisor_with("")
+    url = reverse("desk:report_subscribe", args=["message_trend"])
+    page = client.post(url, {"grouping": "week", "every": "week"}, follow=True)
+    assert "no email address" in page.content.decode()
+    assert not ScheduledReport.objects.exists()
+    assert client.post(url, {"every": "hourly"}, follow=True).status_code == 200
+    assert not ScheduledReport.objects.exists()
+    agent = Client()
+    agent.force_login(desk.agent)  # no reports permission
+    assert agent.post(url, {"every": "week"}).status_code == 404

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from contacts.models import Contact
 from reports import exports
+from reports.models import ScheduledReport
 from tests.browser.conftest import PASSWORD, log_in, screenshot
 from tests.factories import make_agent, make_ticketbox
 from tests.test_reports_queries import grant_reports
@@ -83,6 +84,16 @@ def test_supervisor_runs_a_report_sees_the_chart_and_downloads_the_workbook(
     assert [c.value for c in sheet[1]] == ["Period", "Inbound", "Outbound"]
     assert sum(row[1] for row in sheet.iter_rows(min_row=2, values_only=True)) == 16
     assert sheet._charts
+
+    # Subscribing: the report as filtered on the page (by week), mailed every month.
+    page.select_option("form.report-subscribe select[name=every]", "month")
+    page.click("button[data-subscribe]")
+    page.wait_for_url(f"{live_server.url}/reports/")
+    assert "will be mailed to sue@example.com" in page.inner_text(".flash")
+    assert page.locator(".report-subscriptions tr[data-schedule]").count() == 1
+    made = ScheduledReport.objects.get()
+    assert (made.report, made.every, made.grouping) == ("message_trend", "month", "week")
+    screenshot(page, "reports-subscribed")
 
 
 def test_a_large_export_shows_progress_then_the_download_link(
