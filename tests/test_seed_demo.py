@@ -177,3 +177,12 @@ def test_replies_go_to_the_local_demo_outbox_that_procfile_runs(var_dir: Path) -
     assert (outbox.host, outbox.effective_port) == ("127.0.0.1", DEMO_SMTP_PORT)
     procfile = (Path(__file__).resolve().parent.parent / "Procfile.dev").read_text()
     assert f"127.0.0.1:{DEMO_SMTP_PORT}" in procfile
+
+
+def test_the_demo_supervisor_sees_reports_and_the_others_do_not(var_dir: Path) -> None:
+    from reports.scope import can_report
+
+    _seed()
+    agents = {a.username: a for a in get_user_model().objects.all()}
+    assert can_report(agents["carol"])  # through the Supervisors group
+    assert not can_report(agents["alice"]) and not can_report(agents["bob"])

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 from tickets import demo_data as data
@@ -120,6 +120,10 @@ def grant_access(boxes: dict[str, Ticketbox], agents: dict[str, Any]) -> dict[st
     for name, members in TEAMS.items():
         groups[name], _ = Group.objects.get_or_create(name=name)
         groups[name].user_set.add(*(agents[m] for m in members))
+    # The supervisor sees reports (and the overview) through a group, as a real desk would.
+    supervisors, _ = Group.objects.get_or_create(name="Supervisors")
+    supervisors.permissions.add(Permission.objects.get(codename="view_reports"))
+    supervisors.user_set.add(agents[SUPERVISOR])
     TicketboxAccess.objects.bulk_create(
         TicketboxAccess(
             ticketbox=boxes[box],

@@ -48,6 +48,10 @@ class Command(BaseCommand):
         if result.login:
             username, password = result.login
             self.stdout.write(f"Demo login: {username} / {password}")
+            self.stdout.write(
+                "The agents alice, bob and carol (a supervisor: she sees Reports) share "
+                "that password."
+            )
         else:
             self.stderr.write(
                 self.style.WARNING(
