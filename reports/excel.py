@@ -27,6 +27,7 @@ from reports.table import Table
 
 PROGRESS_EVERY = 5000
 BATCH = 1000  # rows rendered, parsed and written at a time
+SHEET_ROWS = 1_048_575  # Excel's rows per sheet, less the header: more go on a next sheet
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2F6FDE")
 WIDTHS = {"text": 28, "int": 12, "float": 12, "date": 12, "datetime": 19, "duration": 14}
@@ -91,6 +92,24 @@ def _filters_sheet(wb: Workbook, described: list[tuple[str, Any]], rows: int) ->
         ws.append([label, as_text(ws, value) if isinstance(value, str) else value])
 
 
+def _data_sheet(wb: Workbook, report: Report, table: Table, number: int) -> StreamedSheet:
+    """A sheet for the rows, with widths, the frozen header row and its filter buttons.
+    Past Excel's row limit the rows go on in "Title (2)", "Title (3)"…"""
+    title = report.title[:31] if number == 1 else f"{report.title[:25]} ({number})"
+    ws = StreamedSheet(wb, title)
+    wb._add_sheet(ws)
+    for n, column in enumerate(table.columns, start=1):
+        width = 50 if column.key == "subject" else WIDTHS[column.kind]
+        ws.column_dimensions[get_column_letter(n)].width = max(width, len(column.label) * 0.9)
+    ws.freeze_panes = "A2"
+    ws.append(_header(ws, [c.label for c in table.columns]))
+    return ws
+
+
+def _filter_buttons(ws: StreamedSheet, table: Table, rows: int) -> None:
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{rows + 1}"
+
+
 def write_workbook(
     report: Report,
     table: Table,
@@ -103,29 +122,35 @@ def write_workbook(
     ``progress`` is called with the rows written so far, every few thousand rows.
     """
     wb = Workbook(write_only=True)
-    ws = StreamedSheet(wb, report.title[:31])
-    wb._add_sheet(ws)
-    for n, column in enumerate(table.columns, start=1):
-        width = 50 if column.key == "subject" else WIDTHS[column.kind]
-        ws.column_dimensions[get_column_letter(n)].width = max(width, len(column.label) * 0.9)
-    ws.freeze_panes = "A2"
-    ws.append(_header(ws, [c.label for c in table.columns]))
+    sheets = [_data_sheet(wb, report, table, 1)]
     kinds = [c.kind for c in table.columns]
-    render = SheetRows(ws, kinds, FORMATS, timezone.get_current_timezone())
-    rows, batch = 0, []
+    render = SheetRows(sheets[0], kinds, FORMATS, timezone.get_current_timezone())
+    rows = on_sheet = 0
+    batch: list[str] = []
+
+    def flush() -> None:
+        if batch:
+            sheets[-1].append_rendered(Rendered("".join(batch), len(batch)))
+            batch.clear()
+
     for row in table.rows:
+        if on_sheet == SHEET_ROWS:
+            flush()
+            _filter_buttons(sheets[-1], table, on_sheet)
+            sheets.append(_data_sheet(wb, report, table, len(sheets) + 1))
+            on_sheet = 0
         rows += 1
-        batch.append(render.row(rows + 1, row))
+        on_sheet += 1
+        batch.append(render.row(on_sheet + 1, row))
         if len(batch) == BATCH:
-            ws.append_rendered(Rendered("".join(batch), len(batch)))
-            batch = []
+            flush()
         if progress is not None and rows % PROGRESS_EVERY == 0:
             progress(rows)
-    if batch:
-        ws.append_rendered(Rendered("".join(batch), len(batch)))
-    last = get_column_letter(len(table.columns))
-    ws.auto_filter.ref = f"A1:{last}{rows + 1}"
-    _chart(ws, report, table, rows)
+    flush()
+    _filter_buttons(sheets[-1], table, on_sheet)
+    _chart(sheets[0], report, table, min(rows, SHEET_ROWS))
+    if len(sheets) > 1:
+        described = [*described, ("Sheets", f"{len(sheets)} ({SHEET_ROWS:,} rows at most each)")]
     _filters_sheet(wb, described, rows)
     wb.save(out)
     if progress is not None:

@@ -140,3 +140,23 @@ def test_a_subject_with_control_characters_is_exported_not_refused() -> None:
     sheet = export("ticket_list", desk.supervisor).active
     by_number = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
     assert by_number[1003][2].value == "Broken\ufffd[31m red\ufffd"
+
+
+def test_rows_past_excels_sheet_limit_go_on_in_a_next_sheet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("reports.excel.SHEET_ROWS", 4)  # Excel's is 1,048,575 rows
+    desk = seed_desk()
+    book = export("ticket_list", desk.supervisor)
+    assert book.sheetnames == ["Tickets", "Tickets (2)", "Filters"]
+    first, second = book["Tickets"], book["Tickets (2)"]
+    assert [c.value for c in first[1]] == [c.value for c in second[1]]  # the header again
+    assert second.freeze_panes == "A2" and second.auto_filter.ref == "A1:J3"
+    assert first.auto_filter.ref == "A1:J5"
+    split = [r for s in (first, second) for r in s.iter_rows(min_row=2, values_only=True)]
+    monkeypatch.undo()
+    whole = export("ticket_list", desk.supervisor)["Tickets"]
+    assert split == list(whole.iter_rows(min_row=2, values_only=True))  # the same rows, in order
+    assert len(split) == 6
+    described = {r[0]: r[1] for r in book["Filters"].iter_rows(min_row=2, values_only=True)}
+    assert described["Rows"] == 6 and described["Sheets"].startswith("2 (4 rows at most")
