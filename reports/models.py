@@ -105,6 +105,10 @@ class ScheduledReport(models.Model):
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_rows = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # A run in progress: the moment it is for, and when a worker took it (a lease: a run a
+    # stopped worker left is taken again, for the same period).
+    run_for = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name", "id"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -29,6 +30,7 @@ from reports.table import GROUPINGS, Filters
 from routing.conditions import is_address
 
 log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=30)  # a run not finished by then was left by a stopped worker
 ATTACH_LIMIT = 10 * 1024 * 1024  # bytes: larger workbooks are not attached (mail limits)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -109,21 +111,28 @@ def filters_for(schedule: ScheduledReport, report: Report, now: datetime) -> Fil
 
 
 def send_due(now: datetime) -> int:
-    """Send every enabled schedule whose time has come; returns how many were sent."""
+    """Send every enabled schedule whose time has come, and the runs a stopped worker left
+    unfinished (for the period they were for); returns how many were sent."""
     sent = 0
-    due = ScheduledReport.objects.filter(enabled=True, next_run_at__lte=now)
-    for schedule in due.select_related("run_as"):
+    ours = ScheduledReport.objects.filter(enabled=True).select_related("run_as")
+    for schedule in ours.filter(claimed_at__lt=now - LEASE, run_for__isnull=False):
+        taken = ScheduledReport.objects.filter(pk=schedule.pk, claimed_at=schedule.claimed_at)
+        if taken.update(claimed_at=now) and schedule.run_for is not None:
+            sent += send(schedule, schedule.run_for)
+    for schedule in ours.filter(next_run_at__lte=now):
         claimed = ScheduledReport.objects.filter(
             pk=schedule.pk, next_run_at=schedule.next_run_at
-        ).update(next_run_at=next_run(schedule, now))
+        ).update(next_run_at=next_run(schedule, now), run_for=now, claimed_at=now)
         if claimed:
             sent += send(schedule, now)
     return sent
 
 
 def send(schedule: ScheduledReport, now: datetime) -> int:
-    """Write the schedule's report and queue the mail; a failure is recorded on the
-    schedule (shown in the admin) and logged. Returns 1 when sent, else 0."""
+    """Write the schedule's report for the period before ``now`` and queue the mail; a
+    failure is recorded on the schedule (shown in the admin) and logged. Either way the
+    run is over. Returns 1 when sent, else 0."""
+    done = ScheduledReport.objects.filter(pk=schedule.pk)
     try:
         if not schedule.run_as.is_active:
             raise ValueError(f"{schedule.run_as} is no longer active: choose who it runs as.")
@@ -131,16 +140,15 @@ def send(schedule: ScheduledReport, now: datetime) -> int:
         filters = filters_for(schedule, report, now)
         out = io.BytesIO()
         rows = write_export(report, schedule.run_as, filters, out)
-        _mail(schedule, report, filters, rows, out.getvalue())
+        with transaction.atomic():
+            _mail(schedule, report, filters, rows, out.getvalue())
+            done.update(
+                last_run_at=now, last_rows=rows, last_error="", run_for=None, claimed_at=None
+            )
     except Exception as error:
         log.exception("scheduled report %r failed", schedule.name)
-        ScheduledReport.objects.filter(pk=schedule.pk).update(
-            last_run_at=now, last_error=str(error)[:2000]
-        )
+        done.update(last_run_at=now, last_error=str(error)[:2000], run_for=None, claimed_at=None)
         return 0
-    ScheduledReport.objects.filter(pk=schedule.pk).update(
-        last_run_at=now, last_rows=rows, last_error=""
-    )
     return 1
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import email
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
@@ -296,3 +296,33 @@ def test_subscribing_without_an_email_address_says_what_to_do() -> None:
     agent = Client()
     agent.force_login(desk.agent)  # no reports permission
     assert agent.post(url, {"every": "week"}).status_code == 404
+
+
+class WorkerStopped(BaseException):
+    """What a killed worker looks like from inside: nothing after it runs."""
+
+
+def test_a_run_a_stopped_worker_left_is_sent_later_for_its_own_period(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    desk = seed_desk()
+    made = schedule(desk.supervisor)
+    due(made)
+
+    def stop(*args: Any, **kwargs: Any) -> int:
+        raise WorkerStopped
+
+    monkeypatch.setattr(schedules, "write_export", stop)
+    with pytest.raises(WorkerStopped):
+        send_due(APRIL_1)
+    made.refresh_from_db()
+    assert (made.run_for, made.claimed_at, made.last_run_at) == (APRIL_1, APRIL_1, None)
+    monkeypatch.undo()
+    assert send_due(APRIL_1 + timedelta(minutes=10)) == 0  # another worker may still be on it
+    assert send_due(APRIL_1 + timedelta(minutes=31)) == 1
+    assert send_due(APRIL_1 + timedelta(minutes=62)) == 0  # once
+    (mail,) = mails()
+    assert mail["Subject"] == "Inbound and outbound mail, March 2025"  # the period it was for
+    made.refresh_from_db()
+    assert (made.run_for, made.claimed_at, made.last_run_at) == (None, None, APRIL_1)
+    assert made.next_run_at == datetime(2025, 5, 1, 7, 0, tzinfo=UTC)
