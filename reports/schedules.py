@@ -25,7 +25,7 @@ from django.utils.http import urlencode
 from reports.exports import file_name, write_export
 from reports.filters import describe
 from reports.models import ScheduledReport
-from reports.registry import BY, GROUPING, OLDER_THAN, REPORTS, Report
+from reports.registry import BY, DATES, GROUPING, OLDER_THAN, REPORTS, Report
 from reports.table import GROUPINGS, Filters
 from routing.conditions import is_address
 
@@ -181,7 +181,12 @@ def _mail(
         lines += [f"Rows: {rows}", "", f"The workbook ({size} MB) is too large to attach:"]
         lines += ["export it from the report page."]
     lines += ["", f"{link}?{query_text}", "", f"Scheduled report “{schedule.name}”."]
-    subject = f"{report.title}, {_span(filters)}"
+    when = (
+        _span(filters)
+        if DATES in report.accepts
+        else f"as of {timezone.localtime(filters.now):%a %d %b %Y}"
+    )
+    subject = f"{report.title}, {when}"
     sent_to = queue_notification(
         recipients(schedule), subject=subject, text="\n".join(lines), attachments=attachments
     )

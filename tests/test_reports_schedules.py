@@ -148,6 +148,15 @@ def test_the_numbers_cover_only_what_the_agent_it_runs_as_may_read() -> None:
     assert boxes == {"Sales"}
 
 
+def test_a_report_of_now_is_named_by_its_day_not_a_period() -> None:
+    desk = seed_desk()
+    due(schedule(desk.supervisor, report="open_tickets", every="week", by="ticketbox"))
+    assert send_due(APRIL_1) == 1
+    (mail,) = mails()
+    assert mail["Subject"] == "Open tickets, as of Tue 01 Apr 2025"
+    assert "As of: 2025-04-01 07:00:00" in mail.get_body(("plain",)).get_content()
+
+
 def test_the_beat_task_sends_what_is_due_now() -> None:
     desk = seed_desk()
     made = schedule(desk.supervisor)
