@@ -80,8 +80,12 @@ class Server:
 
     @property
     def label(self) -> str:
-        """How attempts name the server: "Relay (smtp.example.com:587)"."""
-        return f"{self.name} ({self.host}:{self.port})"
+        return server_label(self.name, self.host, self.port)
+
+
+def server_label(name: str, host: str, port: int) -> str:
+    """How attempts name a server: "Relay (smtp.example.com:587)" (``host_of`` reads it)."""
+    return f"{name} ({host}:{port})"
 
 
 def host_of(label: str) -> str:

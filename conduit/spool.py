@@ -28,7 +28,7 @@ from conduit.destinations import SmtpDestination
 from conduit.outbound import OutboundMessage, spool_path
 from conduit.secretbox import SecretUnreadable
 from conduit.sender import Envelope, Outcome, Result, deliver
-from conduit.smtp import Server
+from conduit.smtp import Server, server_label
 from conduit.store import write_media_file
 from conduit.verp import return_path_for
 
@@ -106,7 +106,7 @@ def send_due(
             server = Server.of(destination)
         except SecretUnreadable as exc:
             at = timezone.now()
-            label = f"{destination.name} ({destination.host}:{destination.effective_port})"
+            label = server_label(destination.name, destination.host, destination.effective_port)
             recorder.record(
                 [Result(m.pk, Outcome.DEFERRED, label, at, at, None, str(exc)) for m in messages]
             )

@@ -336,7 +336,7 @@ def refuse_bounced_addresses(addresses: Sequence[str]) -> None:
         return
     wanted = {address.lower() for address in addresses}
     bounced = list(
-        ContactEmail.objects.annotate(lower=Lower("address")).filter(
+        ContactEmail.objects.alias(lower=Lower("address")).filter(
             lower__in=wanted, hard_bounces__gte=limit
         )
     )
