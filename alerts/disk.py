@@ -86,7 +86,6 @@ def check_disk(now: datetime, *, usage: Usage = shutil.disk_usage) -> list[Alert
                 AlertKind.LOW_DISK,
                 title=title,
                 severity=Severity.CRITICAL if new == LOW else Severity.INFO,
-                once_key=None,
                 now=now,
             )
             if alert is not None:

@@ -59,7 +59,7 @@ def check_watermarks(now: datetime) -> list[Alert]:
             count = counts.get(box.pk, 0)
             old = states[key]
             new = watermark_state(count, low=box.low_watermark, high=box.high_watermark, old=old)
-            if new == old or not move(key, old=old, new=new, now=now):
+            if not move(key, old=old, new=new, now=now):
                 continue
             raised += _announce(box, count, old=old, new=new, now=now)
     return raised
