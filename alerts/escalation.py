@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from alerts.age import waiting_tickets
 from alerts.models import Alert, AlertKind, EscalationRule
 from alerts.services import AlertDraft, raise_alerts
+from tickets.agents import agent_name
 from tickets.models import Ticket, Ticketbox, TicketEvent
 
 WARNING, ESCALATION = "warn_after_hours", "escalate_after_hours"
@@ -73,21 +74,22 @@ def _escalate(rules: dict[int | None, EscalationRule], now: datetime) -> list[Al
     supervisors = dict(
         Ticketbox.objects.filter(pk__in={t[3] for t in tickets}).values_list("pk", "supervisor")
     )
-    by_target: dict[int | None, list[tuple[Any, ...]]] = defaultdict(list)
+    by_target: dict[int | None, list[tuple[tuple[Any, ...], EscalationRule]]] = defaultdict(list)
     for ticket in tickets:
-        rule = rules.get(ticket[3]) or rules[None]
-        by_target[rule.escalate_to_id or supervisors.get(ticket[3])].append(ticket)
+        rule = _rule_for(rules, ticket[3])
+        by_target[rule.escalate_to_id or supervisors.get(ticket[3])].append((ticket, rule))
     names = _names(by_target)
     events, drafts = [], []
     for target, group in by_target.items():
         ids = _claim(
             "escalated_at",
-            [t[0] for t in group],
+            [t[0] for t, _ in group],
             now,
             also={"escalated_to_id": target, "updated_at": now},
         )
-        for pk, number, subject, box, box_name, owner, since in (t for t in group if t[0] in ids):
-            rule = rules.get(box) or rules[None]
+        for (pk, number, subject, box, box_name, owner, since), rule in group:
+            if pk not in ids:
+                continue
             to = names.get(target, "nobody (no supervisor)")
             events.append(
                 TicketEvent(
@@ -110,6 +112,11 @@ def _escalate(rules: dict[int | None, EscalationRule], now: datetime) -> list[Al
     return raise_alerts(AlertKind.ESCALATION, drafts, now=now)
 
 
+def _rule_for(rules: dict[int | None, EscalationRule], box: int) -> EscalationRule:
+    """The ticketbox's own rule, else the rule for every ticketbox."""
+    return rules.get(box) or rules[None]
+
+
 def _warn(rules: dict[int | None, EscalationRule], now: datetime) -> list[Alert]:
     tickets = list(
         Ticket.objects.filter(waiting_tickets(), _due(rules, WARNING, now))
@@ -123,7 +130,7 @@ def _warn(rules: dict[int | None, EscalationRule], now: datetime) -> list[Alert]
     for pk, number, subject, box, box_name, owner, since in tickets:
         if pk not in ids:
             continue
-        rule = rules.get(box) or rules[None]
+        rule = _rule_for(rules, box)
         events.append(
             TicketEvent(
                 ticket_id=pk,
@@ -178,4 +185,4 @@ def _claim(
 def _names(by_target: dict[int | None, Any]) -> dict[int | None, str]:
     User = get_user_model()
     people = User.objects.filter(pk__in=[t for t in by_target if t])
-    return {p.pk: p.get_full_name() or p.get_username() for p in people}
+    return {p.pk: agent_name(p) for p in people}

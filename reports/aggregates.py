@@ -10,6 +10,7 @@ and ordering stay in SQL and the results match PostgreSQL's to the second.
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 from django.db.backends.signals import connection_created
@@ -44,6 +45,12 @@ class SecondsBetween(Func):
             arg_joiner=") - julianday(",
             **extra,
         )
+
+
+def as_duration(seconds: float | None) -> timedelta | None:
+    """Seconds (from SecondsBetween, Percentile) in whole seconds: the same figure from
+    PostgreSQL and SQLite."""
+    return None if seconds is None else timedelta(seconds=round(seconds))
 
 
 class Percentile(Aggregate):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from reports.registry import AGENT, BY, DATES, GROUPING, OLDER_THAN, TICKETBOX, Report
 from reports.table import GROUPINGS, Filters
+from tickets.agents import agent_name
 from tickets.models import Ticketbox
 from tickets.selectors import ticketboxes_for
 
@@ -32,14 +33,14 @@ def default_data(report: Report) -> dict[str, Any]:
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
         "grouping": "day",
-        "by": next(iter(report.by_choices), ""),
+        "by": report.default_by,
         "older_than": 24,
     }
 
 
 class AgentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return str(obj.get_full_name() or obj.get_username())
+        return agent_name(obj)
 
 
 class ReportFilterForm(forms.Form):
@@ -99,7 +100,7 @@ class ReportFilterForm(forms.Form):
             ticketbox=box.pk if box else None,
             agent=who.pk if who else None,
             grouping=data.get("grouping") or "day",
-            by=data.get("by") or next(iter(self.report.by_choices), ""),
+            by=data.get("by") or self.report.default_by,
             older_than_hours=24 if data.get("older_than") is None else data["older_than"],
         )
 
@@ -116,8 +117,7 @@ def describe(report: Report, filters: Filters) -> list[tuple[str, Any]]:
         lines.append(("Ticketbox", box.name if box else "All visible to the requester"))
     if AGENT in report.accepts:
         who = get_user_model().objects.filter(pk=filters.agent).first() if filters.agent else None
-        name = (who.get_full_name() or who.get_username()) if who else "Anyone"
-        lines.append(("Ticket owner", name))
+        lines.append(("Ticket owner", agent_name(who, "Anyone")))
     if GROUPING in report.accepts:
         lines.append(("Grouped by", filters.grouping))
     if BY in report.accepts:

@@ -17,6 +17,7 @@ from contacts.models import Contact
 from reports.scope import tickets_in_scope
 from reports.table import Column, Filters, Table
 from reports.trends import MAIL_COUNTS
+from tickets.agents import agent_name
 from tickets.models import Ticketbox
 
 GROUPS = {"ticketbox": "ticketbox", "agent": "owner", "contact": "contact"}
@@ -24,12 +25,12 @@ HEADINGS = {"ticketbox": "Ticketbox", "agent": "Agent", "contact": "Contact"}
 NOBODY = {"ticketbox": "—", "agent": "Nobody", "contact": "No contact"}
 
 
-def _labels(by: str, keys: set[int]) -> dict[int, str]:
+def labels_of(by: str, keys: set[int]) -> dict[int, str]:
     if by == "ticketbox":
         return dict(Ticketbox.objects.filter(pk__in=keys).values_list("pk", "name"))
     if by == "agent":
         agents = get_user_model().objects.filter(pk__in=keys)
-        return {a.pk: a.get_full_name() or a.get_username() for a in agents}
+        return {a.pk: agent_name(a) for a in agents}
     contacts = Contact.objects.filter(pk__in=keys).values_list("pk", "name")
     return {pk: name or f"Contact {pk}" for pk, name in contacts}
 
@@ -56,7 +57,7 @@ def history(agent: Any, filters: Filters, by: str, limit: int | None = None) -> 
     closed_by_key = dict(closed.values_list(field).annotate(n=Count("id")).values_list(field, "n"))
     keys = list(mail_by_key)
     keys += sorted({*opened_by_key, *closed_by_key} - set(mail_by_key), key=lambda k: k or 0)
-    labels = _labels(by, {k for k in keys if k is not None})
+    labels = labels_of(by, {k for k in keys if k is not None})
     columns = [
         Column("name", HEADINGS[by], "text"),
         Column("inbound", "Messages in"),

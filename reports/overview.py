@@ -17,8 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from reports.aggregates import Percentile, SecondsBetween
-from reports.response_times import _duration
+from reports.aggregates import Percentile, SecondsBetween, as_duration
 from reports.scope import tickets_in_scope
 from reports.table import Filters
 from reports.trends import MAIL_COUNTS
@@ -82,7 +81,7 @@ def _counts(agent: Any, filters: Filters) -> dict[str, Any]:
         first_median=Percentile(SecondsBetween(F("first_response_at"), F("created_at")), 0.5),
     )
     closed = tickets.filter(closed_at__gte=start, closed_at__lt=end).count()
-    return {**mail, **opened, "closed": closed, "first_median": _duration(opened["first_median"])}
+    return {**mail, **opened, "closed": closed, "first_median": as_duration(opened["first_median"])}
 
 
 def _link(name: str, filters: Filters | None = None, **query: Any) -> str:

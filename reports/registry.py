@@ -43,8 +43,17 @@ class Report:
     accepts: frozenset[str]
     chart: Chart | None
     by_choices: dict[str, str] = field(default_factory=dict)
-    trend: bool = False  # over periods: a native line chart in Excel too
     screen_rows: int | None = None  # row-per-ticket or per-contact: the screen shows these
+
+    @property
+    def trend(self) -> bool:
+        """Over periods (a line chart): a native line chart in Excel too."""
+        return self.chart is not None and self.chart.kind == "line"
+
+    @property
+    def default_by(self) -> str:
+        """The grouping a report with a choice of groupings takes when none is chosen."""
+        return next(iter(self.by_choices), "")
 
     def run(self, agent: Any, filters: Filters, *, full: bool = False) -> Table:
         return self.build(agent, filters, None if full else self.screen_rows)
@@ -60,7 +69,6 @@ REPORTS: dict[str, Report] = {
             trends.message_trend,
             TREND,
             Chart("line", "period", ("inbound", "outbound")),
-            trend=True,
         ),
         Report(
             "messages_per_ticket",
@@ -69,7 +77,6 @@ REPORTS: dict[str, Report] = {
             trends.messages_per_ticket,
             TREND,
             Chart("line", "period", ("average",)),
-            trend=True,
         ),
         Report(
             "history_ticketbox",
@@ -132,7 +139,6 @@ REPORTS: dict[str, Report] = {
             delivery.delivery,
             TREND,
             Chart("line", "period", ("sent", "deferred", "failed", "bounced")),
-            trend=True,
         ),
         Report(
             "bounces",
@@ -149,7 +155,6 @@ REPORTS: dict[str, Report] = {
             trends.escalations_and_alerts,
             TREND,
             Chart("line", "period", ("escalations", "alerts")),
-            trend=True,
         ),
         Report(
             "ticket_list",

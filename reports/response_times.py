@@ -6,22 +6,16 @@ median and 90th percentile, computed by the database (``reports.aggregates.Perce
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, F
 
-from reports.aggregates import Percentile, SecondsBetween
-from reports.history import _labels
+from reports.aggregates import Percentile, SecondsBetween, as_duration
+from reports.history import labels_of
 from reports.scope import tickets_in_scope
 from reports.table import Column, Filters, Table
 
 RESPONSE_BY = {"agent": "Agent", "ticketbox": "Ticketbox"}
-
-
-def _duration(seconds: float | None) -> timedelta | None:
-    """Whole seconds: the same figure from PostgreSQL and SQLite."""
-    return None if seconds is None else timedelta(seconds=round(seconds))
 
 
 def response_times(agent: Any, filters: Filters, limit: int | None = None) -> Table:
@@ -45,7 +39,7 @@ def response_times(agent: Any, filters: Filters, limit: int | None = None) -> Ta
         .order_by()
     )
     found = list(grouped)
-    labels = _labels(by, {row[field] for row in found if row[field]})
+    labels = labels_of(by, {row[field] for row in found if row[field]})
     columns = [
         Column("name", RESPONSE_BY[by], "text"),
         Column("tickets", "Tickets opened"),
@@ -61,11 +55,11 @@ def response_times(agent: Any, filters: Filters, limit: int | None = None) -> Ta
             labels.get(row[field], "Nobody") if row[field] else "Nobody",
             row["tickets"],
             row["answered"],
-            _duration(row["first_median"]),
-            _duration(row["first_p90"]),
+            as_duration(row["first_median"]),
+            as_duration(row["first_p90"]),
             row["closed"],
-            _duration(row["resolution_median"]),
-            _duration(row["resolution_p90"]),
+            as_duration(row["resolution_median"]),
+            as_duration(row["resolution_p90"]),
         )
         for row in found
     ]

@@ -28,6 +28,7 @@ from reports.models import ScheduledReport
 from reports.registry import BY, DATES, GROUPING, OLDER_THAN, REPORTS, Report
 from reports.table import GROUPINGS, Filters
 from routing.conditions import is_address
+from tickets.agents import agent_name
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=30)  # a run not finished by then was left by a stopped worker
@@ -102,9 +103,7 @@ def filters_for(schedule: ScheduledReport, report: Report, now: datetime) -> Fil
         ticketbox=schedule.ticketbox_id,
         agent=schedule.agent_id,
         grouping=schedule.grouping if GROUPING in report.accepts else "day",
-        by=schedule.by
-        if BY in report.accepts and schedule.by
-        else next(iter(report.by_choices), ""),
+        by=schedule.by if BY in report.accepts and schedule.by else report.default_by,
         older_than_hours=schedule.older_than_hours,
         now=now,
     )
@@ -159,8 +158,7 @@ def _mail(
     from conduit.compose import DraftAttachment
 
     lines = [f"{label}: {value}" for label, value in describe(report, filters)]
-    who = schedule.run_as
-    lines.append(f"Tickets readable by: {who.get_full_name() or who.get_username()}")
+    lines.append(f"Tickets readable by: {agent_name(schedule.run_as)}")
     query = {
         "date_from": filters.date_from,
         "date_to": filters.date_to,

@@ -7,7 +7,7 @@ writer, the management command and the Celery task all read the same Table.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -63,9 +63,6 @@ class Filters:
     def end(self) -> datetime:
         """The first moment after the range (exclusive)."""
         return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min))
-
-    def with_by(self, by: str) -> Filters:
-        return replace(self, by=by)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

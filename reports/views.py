@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from reports import charts, exports, schedules
 from reports.filters import ReportFilterForm, default_data, describe
 from reports.models import ReportExport, ScheduledReport
-from reports.overview import overview
+from reports.overview import Figure, overview
 from reports.registry import REPORTS, Report, UnknownReport, report_named
 from reports.scope import can_report
 from reports.table import Column
@@ -66,6 +66,12 @@ def _cell(value: Any, column: Column) -> tuple[str, str, str]:
     return shown(value, column.kind), column.kind, ""
 
 
+def _figure(figure: Figure) -> tuple[Figure, str, str]:
+    """An overview figure with its value and the previous window's, as shown."""
+    kind = "duration" if figure.is_duration else "int"
+    return figure, shown(figure.value, kind), shown(figure.previous, kind)
+
+
 def _report(name: str) -> Report:
     try:
         return report_named(name)
@@ -79,11 +85,7 @@ def report_index(request: HttpRequest) -> HttpResponse:
         "title": "Reports",
         "view": "reports",
         "reports": REPORTS.values(),
-        "figures": [
-            (figure, *(shown(v, "duration" if figure.is_duration else "int") for v in pair))
-            for figure in overview(request.user)
-            for pair in [(figure.value, figure.previous)]
-        ],
+        "figures": [_figure(figure) for figure in overview(request.user)],
         "exports": [
             (export, REPORTS[export.report].title if export.report in REPORTS else export.report)
             for export in exports.recent_exports(request.user)
@@ -149,11 +151,12 @@ def _own_export(request: HttpRequest, pk: int) -> ReportExport:
 @supervisors_only
 def export_page(request: HttpRequest, pk: int) -> HttpResponse:
     export = _own_export(request, pk)
+    report = _report(export.report)
     context = {
-        "title": f"Export: {_report(export.report).title}",
+        "title": f"Export: {report.title}",
         "view": "reports",
         "export": export,
-        "report": _report(export.report),
+        "report": report,
         "keep_days": exports.keep_days(),
     }
     return render(request, "desk/reports_export.html", {**sidebar(request), **context})

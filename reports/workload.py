@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Min, Value, When
 
-from reports.history import _labels
+from reports.history import labels_of
 from reports.scope import tickets_in_scope
 from reports.table import Column, Filters, Table
 from tickets.models import Ticket
@@ -46,7 +46,7 @@ def open_tickets(agent: Any, filters: Filters, limit: int | None = None) -> Tabl
         labels = dict(Ticket.Priority.choices)
         keys = sorted(labels, reverse=True)
     else:
-        labels = _labels("agent" if by == "owner" else "ticketbox", {k for k in found if k})
+        labels = labels_of("agent" if by == "owner" else "ticketbox", {k for k in found if k})
         keys = sorted(found, key=lambda k: (k is None, labels.get(k, "").lower()))
     columns = [
         Column("group", OPEN_BY[by], "text"),

@@ -17,6 +17,7 @@ from conduit.spool import queue_outbound
 from routing.loops import claim_auto_reply_slots
 from routing.plan import Plan
 from routing.threads import message_id_domain, new_message_id, tagged_subject
+from tickets.agents import agent_name
 from tickets.library import StandardResponse, fill_merge_fields, framed_text
 from tickets.models import Message, Ticket, TicketEvent
 
@@ -61,9 +62,7 @@ def _merge_values(plan: Plan, ticket: Ticket) -> dict[str, str]:
         "ticket.subject": ticket.subject,
         "ticketbox.name": ticket.ticketbox.name,
         "ticketbox.expected_response_time": ticket.ticketbox.expected_response_time,
-        "agent.name": (ticket.owner.get_full_name() or ticket.owner.get_username())
-        if ticket.owner_id and ticket.owner
-        else "",
+        "agent.name": agent_name(ticket.owner if ticket.owner_id else None, ""),
     }
 
 

@@ -14,6 +14,13 @@ from django.db.models import Q
 User = settings.AUTH_USER_MODEL
 
 
+def agent_name(user: Any, empty: str = "—") -> str:
+    """An agent's full name, else their user name; ``empty`` for nobody."""
+    if user is None:
+        return empty
+    return str(user.get_full_name() or user.get_username())
+
+
 class AgentProfile(models.Model):
     class Theme(models.TextChoices):
         SYSTEM = "system", "Follow the system"

@@ -22,7 +22,7 @@ from django.utils.html import strip_tags
 from conduit.store import read_raw
 from contacts.models import ContactEmail
 from routing.threads import tagged_subject
-from tickets.agents import AgentProfile
+from tickets.agents import AgentProfile, agent_name
 from tickets.library import StandardResponse, StandardResponseUsage, fill_merge_fields
 from tickets.models import Attachment, Message, Ticket, Ticketbox
 from tickets.replies import Mode, format_address, our_addresses
@@ -214,7 +214,7 @@ def response_merge_values(
     *, agent: Any, ticket: Ticket | None = None, ticketbox: Ticketbox | None = None
 ) -> dict[str, str]:
     """The merge fields a response can use in this reply; unknown ones stay as written."""
-    values = {"agent.name": agent.get_full_name() or agent.get_username()}
+    values = {"agent.name": agent_name(agent)}
     box = ticket.ticketbox if ticket is not None else ticketbox
     if box is not None:
         values["ticketbox.name"] = box.name

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from tickets.agents import agent_name
 from tickets.models import Attachment, Ticket
 
 SORTS = {
@@ -230,7 +231,7 @@ def rows_of(tickets: Iterable[Ticket], *, get_oldest_only: bool = False) -> list
                 contact=str(t.contact) if t.contact_id else "",
                 status=t.status,
                 status_label=str(statuses.get(t.status, t.status)),
-                owner=(owner.get_full_name() or owner.username) if owner else "—",
+                owner=agent_name(owner),
                 ticketbox=t.ticketbox.name,
                 waiting=f"{timesince(waiting, now, depth=1)} ago" if waiting else "",
                 waiting_since=waiting.isoformat() if waiting else "",

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tickets.agents import agent_name
+
 STALE_AFTER = timedelta(seconds=45)
 
 
@@ -45,7 +47,4 @@ def heartbeat(ticket_id: int, agent: Any, *, composing: bool) -> list[dict[str, 
         .order_by("agent__username")
     )
     TicketViewer.objects.filter(seen_at__lt=now - STALE_AFTER * 20).delete()
-    return [
-        {"name": v.agent.get_full_name() or v.agent.get_username(), "composing": v.composing}
-        for v in others
-    ]
+    return [{"name": agent_name(v.agent), "composing": v.composing} for v in others]
